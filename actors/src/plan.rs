@@ -1,0 +1,483 @@
+//! The retry and fallback planner: given a request's progress and its last failure, what next?
+//! LiteLLM's router semantics (reference sections 2-5), with its surprises fixed: a retry never
+//! returns to a deployment that just failed while another is healthy, and there is no sleep
+//! after the last attempt.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::class::ErrorClass;
+use crate::gate::{Admission, Gate, Refusal};
+use crate::routing::{pick, Candidate};
+use crate::spec::{DeploymentIdx, DeploymentSpec, FallbackTable, GroupIdx, GroupSpec, RouterSpec};
+
+/// A failed attempt as the client would see it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AttemptError {
+    pub class: ErrorClass,
+    pub status: u16,
+    pub message: String,
+    /// Seconds, from the upstream's `Retry-After` or our own limiter.
+    pub retry_after: Option<f64>,
+    /// Overrides the class's `error.type` (e.g. `all_deployments_in_cooldown`).
+    pub error_type: Option<&'static str>,
+}
+
+impl AttemptError {
+    pub fn new(class: ErrorClass, status: u16, message: impl Into<String>) -> Self {
+        Self {
+            class,
+            status,
+            message: message.into(),
+            retry_after: None,
+            error_type: None,
+        }
+    }
+}
+
+/// Per-request settings sent by the client (body fields or `x-litellm-*` headers).
+#[derive(Clone, Debug, Default)]
+pub struct RequestOverrides {
+    pub num_retries: Option<u32>,
+    pub disable_fallbacks: bool,
+    pub fallbacks: Option<Vec<GroupIdx>>,
+    pub context_window_fallbacks: Option<Vec<GroupIdx>>,
+    pub content_policy_fallbacks: Option<Vec<GroupIdx>>,
+    /// The client set its own timeout: its expiry is not the deployment's fault.
+    pub client_timeout: bool,
+}
+
+/// Where one request stands: travels with the request, by value, between handler and supervisor.
+#[derive(Clone, Debug)]
+pub struct RequestProgress {
+    requested: GroupIdx,
+    group: GroupIdx,
+    overrides: RequestOverrides,
+    retries_in_group: u32,
+    fallback_depth: u32,
+    min_order: i64,
+    current_order: i64,
+    failed_in_group: Vec<DeploymentIdx>,
+    attempted_groups: Vec<GroupIdx>,
+    pending: Vec<(GroupIdx, u32)>,
+    last_error: Option<AttemptError>,
+    first_error: Option<AttemptError>,
+    fallback_errors: Vec<(GroupIdx, AttemptError)>,
+}
+
+impl RequestProgress {
+    pub fn new(group: GroupIdx, overrides: RequestOverrides) -> Self {
+        Self {
+            requested: group,
+            group,
+            overrides,
+            retries_in_group: 0,
+            fallback_depth: 0,
+            min_order: i64::MIN,
+            current_order: i64::MIN,
+            failed_in_group: Vec::new(),
+            attempted_groups: vec![group],
+            pending: Vec::new(),
+            last_error: None,
+            first_error: None,
+            fallback_errors: Vec::new(),
+        }
+    }
+
+    /// The group the next (or current) attempt belongs to.
+    pub fn group(&self) -> GroupIdx {
+        self.group
+    }
+
+    /// Retries spent in the current group (`x-litellm-attempted-retries`).
+    pub fn retries(&self) -> u32 {
+        self.retries_in_group
+    }
+
+    /// Fallback hops taken (`x-litellm-attempted-fallbacks`).
+    pub fn fallbacks(&self) -> u32 {
+        self.fallback_depth
+    }
+
+    pub fn overrides(&self) -> &RequestOverrides {
+        &self.overrides
+    }
+}
+
+/// A failed attempt reported back to the planner.
+#[derive(Clone, Debug)]
+pub struct AttemptFailure {
+    pub deployment: DeploymentIdx,
+    pub error: AttemptError,
+}
+
+/// The request's final error: the requested group's error, plus what each fallback hop met.
+#[derive(Clone, Debug)]
+pub struct FinalError {
+    pub error: AttemptError,
+    pub fallback_errors: Vec<(GroupIdx, AttemptError)>,
+}
+
+pub enum Decision {
+    Call {
+        deployment: DeploymentIdx,
+        admission: Admission,
+    },
+    Wait(Duration),
+    GiveUp(FinalError),
+}
+
+pub struct Planner {
+    pub router: RouterSpec,
+    pub groups: Vec<GroupSpec>,
+    pub deployments: Vec<DeploymentSpec>,
+}
+
+fn order_key(spec: &DeploymentSpec) -> i64 {
+    // LiteLLM drops deployments without `order` while any sibling has one: they sort last.
+    spec.order.unwrap_or(i64::MAX)
+}
+
+impl Planner {
+    fn spec(&self, d: DeploymentIdx) -> &DeploymentSpec {
+        &self.deployments[d.0 as usize]
+    }
+
+    fn group(&self, g: GroupIdx) -> &GroupSpec {
+        &self.groups[g.0 as usize]
+    }
+
+    fn healthy(
+        &self,
+        g: GroupIdx,
+        gates: &[Arc<Gate>],
+        now_ms: u64,
+    ) -> impl Iterator<Item = DeploymentIdx> + '_ {
+        let gates: Vec<bool> = self
+            .group(g)
+            .deployments
+            .iter()
+            .map(|d| gates[d.0 as usize].cooling_until(now_ms).is_none())
+            .collect();
+        self.group(g)
+            .deployments
+            .iter()
+            .zip(gates)
+            .filter_map(|(d, ok)| ok.then_some(*d))
+    }
+
+    /// What to do next for a request, after `failure` (if any) was recorded by its deployment.
+    pub fn decide(
+        &self,
+        p: &mut RequestProgress,
+        failure: Option<AttemptFailure>,
+        gates: &[Arc<Gate>],
+        now_ms: u64,
+    ) -> Decision {
+        if let Some(f) = failure {
+            let class = f.error.class;
+            let retry_after = f.error.retry_after;
+            p.failed_in_group.push(f.deployment);
+            p.last_error = Some(f.error);
+            if self.should_retry(p, f.deployment, class, gates, now_ms) {
+                p.retries_in_group += 1;
+                let delay = self.backoff(p, retry_after, gates, now_ms);
+                if !delay.is_zero() {
+                    return Decision::Wait(delay);
+                }
+            } else if !self.advance(p, class, gates, now_ms) {
+                return Decision::GiveUp(Self::final_error(p));
+            }
+        }
+        loop {
+            match self.admit(p, gates, now_ms) {
+                Ok((deployment, admission)) => {
+                    return Decision::Call {
+                        deployment,
+                        admission,
+                    }
+                }
+                Err(error) => {
+                    let class = error.class;
+                    p.last_error = Some(error);
+                    if !self.advance(p, class, gates, now_ms) {
+                        return Decision::GiveUp(Self::final_error(p));
+                    }
+                }
+            }
+        }
+    }
+
+    fn should_retry(
+        &self,
+        p: &RequestProgress,
+        failed: DeploymentIdx,
+        class: ErrorClass,
+        gates: &[Arc<Gate>],
+        now_ms: u64,
+    ) -> bool {
+        let healthy = self.healthy(p.group, gates, now_ms).count();
+        if healthy == 0 || p.overrides.num_retries == Some(0) {
+            return false;
+        }
+        let policy = self
+            .router
+            .group_retry_policy
+            .get(&p.group)
+            .or(self.router.retry_policy.as_ref());
+        if let Some(n) = policy.and_then(|pol| pol.retries_for(class)) {
+            return p.retries_in_group < n;
+        }
+        let spec = self.spec(failed);
+        let allowed = p
+            .overrides
+            .num_retries
+            .or(spec.num_retries)
+            .or(spec.max_retries)
+            .unwrap_or(self.router.num_retries);
+        if p.retries_in_group >= allowed {
+            return false;
+        }
+        if class == ErrorClass::RateLimit && healthy == 0 && self.has_fallbacks(p, class) {
+            return false;
+        }
+        class.retryable(self.group(p.group).deployments.len())
+    }
+
+    /// No wait when another healthy deployment that has not failed this request can take the
+    /// retry; otherwise the upstream's Retry-After (1-60 s), else exponential backoff from
+    /// 0.5 s, floored at `retry_after` and capped at 8 s, plus jitter (LiteLLM's formula).
+    fn backoff(
+        &self,
+        p: &RequestProgress,
+        retry_after: Option<f64>,
+        gates: &[Arc<Gate>],
+        now_ms: u64,
+    ) -> Duration {
+        let fresh = self
+            .healthy(p.group, gates, now_ms)
+            .any(|d| !p.failed_in_group.contains(&d));
+        if fresh {
+            return Duration::ZERO;
+        }
+        let jitter = fastrand::f64() * 0.75;
+        let seconds = match retry_after {
+            Some(s) if (1.0..=60.0).contains(&s) => s + jitter,
+            _ => {
+                let k = p.retries_in_group.saturating_sub(1).min(10) as i32;
+                (0.5 * 2f64.powi(k)).max(self.router.retry_after).min(8.0) + jitter
+            }
+        };
+        Duration::from_secs_f64(seconds)
+    }
+
+    fn has_fallbacks(&self, p: &RequestProgress, class: ErrorClass) -> bool {
+        !self.fallback_targets(p, class).is_empty()
+    }
+
+    fn fallback_targets(&self, p: &RequestProgress, class: ErrorClass) -> Vec<GroupIdx> {
+        let first = p.group == p.requested && p.fallback_depth == 0;
+        let o = &p.overrides;
+        let table = |special: &Option<FallbackTable>, client: &Option<Vec<GroupIdx>>| {
+            if let (true, Some(list)) = (first, client) {
+                return Some(list.clone());
+            }
+            special.as_ref().map(|t| t.targets(p.group).to_vec())
+        };
+        let special = match class {
+            ErrorClass::ContextWindowExceeded => table(
+                &self.router.context_window_fallbacks,
+                &o.context_window_fallbacks,
+            ),
+            ErrorClass::ContentPolicyViolation => table(
+                &self.router.content_policy_fallbacks,
+                &o.content_policy_fallbacks,
+            ),
+            _ => None,
+        };
+        if let Some(list) = special {
+            return list;
+        }
+        match (first, &o.fallbacks) {
+            (true, Some(list)) => list.clone(),
+            _ => self.router.fallbacks.targets(p.group).to_vec(),
+        }
+    }
+
+    /// The current group is exhausted: move to the next order tier or fallback group.
+    fn advance(
+        &self,
+        p: &mut RequestProgress,
+        class: ErrorClass,
+        gates: &[Arc<Gate>],
+        now_ms: u64,
+    ) -> bool {
+        if let Some(err) = p.last_error.take() {
+            if p.first_error.is_none() {
+                p.first_error = Some(err);
+            } else {
+                p.fallback_errors.push((p.group, err));
+            }
+        }
+        if p.overrides.disable_fallbacks {
+            return false;
+        }
+        let max = self.router.max_fallbacks;
+        let special = matches!(
+            class,
+            ErrorClass::ContextWindowExceeded | ErrorClass::ContentPolicyViolation
+        );
+        if !special && p.fallback_depth < max {
+            let next_tier = self
+                .healthy(p.group, gates, now_ms)
+                .map(|d| order_key(self.spec(d)))
+                .filter(|o| *o > p.current_order)
+                .min();
+            if let Some(tier) = next_tier {
+                p.min_order = tier;
+                p.fallback_depth += 1;
+                p.retries_in_group = 0;
+                p.failed_in_group.clear();
+                return true;
+            }
+        }
+        let depth = p.fallback_depth + 1;
+        for target in self.fallback_targets(p, class).into_iter().rev() {
+            p.pending.push((target, depth));
+        }
+        while let Some((group, depth)) = p.pending.pop() {
+            if depth > max || p.attempted_groups.contains(&group) {
+                continue;
+            }
+            p.group = group;
+            p.fallback_depth = depth;
+            p.attempted_groups.push(group);
+            p.retries_in_group = 0;
+            p.failed_in_group.clear();
+            p.min_order = i64::MIN;
+            p.current_order = i64::MIN;
+            return true;
+        }
+        false
+    }
+
+    fn final_error(p: &mut RequestProgress) -> FinalError {
+        let error = p
+            .first_error
+            .take()
+            .or_else(|| p.last_error.take())
+            .unwrap_or_else(|| {
+                AttemptError::new(ErrorClass::InternalServer, 500, "no attempt was made")
+            });
+        FinalError {
+            error,
+            fallback_errors: std::mem::take(&mut p.fallback_errors),
+        }
+    }
+
+    /// Picks and admits a deployment of the current group, or explains why none can take it.
+    fn admit(
+        &self,
+        p: &mut RequestProgress,
+        gates: &[Arc<Gate>],
+        now_ms: u64,
+    ) -> Result<(DeploymentIdx, Admission), AttemptError> {
+        let group = self.group(p.group);
+        let in_tiers: Vec<DeploymentIdx> = group
+            .deployments
+            .iter()
+            .copied()
+            .filter(|d| order_key(self.spec(*d)) >= p.min_order)
+            .collect();
+        let healthy: Vec<DeploymentIdx> = in_tiers
+            .iter()
+            .copied()
+            .filter(|d| gates[d.0 as usize].cooling_until(now_ms).is_none())
+            .collect();
+        if healthy.is_empty() {
+            return Err(self.all_cooling(group, &in_tiers, gates, now_ms));
+        }
+        let tier = healthy
+            .iter()
+            .map(|d| order_key(self.spec(*d)))
+            .min()
+            .unwrap_or(i64::MAX);
+        let tiered = healthy
+            .into_iter()
+            .filter(|d| order_key(self.spec(*d)) == tier);
+        let (fresh, failed): (Vec<_>, Vec<_>) =
+            tiered.partition(|d| !p.failed_in_group.contains(d));
+        let mut soonest_ms: Option<u64> = None;
+        for mut pool in [fresh, failed] {
+            while !pool.is_empty() {
+                let cands: Vec<Candidate> = pool
+                    .iter()
+                    .map(|d| Candidate {
+                        spec: self.spec(*d),
+                        gate: &gates[d.0 as usize],
+                    })
+                    .collect();
+                let i = pick(
+                    self.router.strategy,
+                    &cands,
+                    now_ms,
+                    self.router.lowest_latency_buffer,
+                );
+                let d = pool.swap_remove(i);
+                match gates[d.0 as usize].try_admit(now_ms) {
+                    Ok(admission) => {
+                        p.current_order = tier;
+                        return Ok((d, admission));
+                    }
+                    Err(Refusal::RateLimited { retry_after_ms }) => {
+                        soonest_ms =
+                            Some(soonest_ms.map_or(retry_after_ms, |s| s.min(retry_after_ms)));
+                    }
+                    Err(_) => {}
+                }
+            }
+        }
+        p.current_order = tier;
+        let wait = soonest_ms.unwrap_or(1000).div_ceil(1000).max(1);
+        let mut err = AttemptError::new(
+            ErrorClass::RateLimit,
+            429,
+            format!(
+                "No deployments available for selected model, Try again in {wait} seconds. Passed model={}. \
+                 Every deployment is at its rpm, tpm or max_parallel_requests limit.",
+                group.name
+            ),
+        );
+        err.retry_after = Some(wait as f64);
+        err.error_type = Some("rate_limit_error");
+        Err(err)
+    }
+
+    fn all_cooling(
+        &self,
+        group: &GroupSpec,
+        members: &[DeploymentIdx],
+        gates: &[Arc<Gate>],
+        now_ms: u64,
+    ) -> AttemptError {
+        let soonest = members
+            .iter()
+            .filter_map(|d| gates[d.0 as usize].cooling_until(now_ms))
+            .min()
+            .unwrap_or(now_ms + 1000);
+        let wait = (soonest - now_ms).div_ceil(1000).max(1);
+        let ids: Vec<&str> = members.iter().map(|d| self.spec(*d).id.as_str()).collect();
+        let mut err = AttemptError::new(
+            ErrorClass::RateLimit,
+            429,
+            format!(
+                "No deployments available for selected model, Try again in {wait} seconds. \
+                 All deployments for selected model are in cooldown. Passed model={}. cooldown_list={ids:?}",
+                group.name
+            ),
+        );
+        err.retry_after = Some(wait as f64);
+        err.error_type = Some("all_deployments_in_cooldown");
+        err
+    }
+}

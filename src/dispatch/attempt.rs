@@ -1,0 +1,190 @@
+//! One attempt: one call to one deployment, answered or classified as a failure.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::stream::LocalBoxStream;
+use futures_util::StreamExt;
+use serde_json::Value;
+use switchyard_actors::plan::AttemptError;
+use switchyard_actors::ErrorClass;
+
+use super::relay::{Relay, StreamEnd};
+use super::usage::Usage;
+use super::Prepared;
+use crate::providers::mock;
+use crate::providers::openai::{self, Endpoint};
+use crate::settings::{Deployment, GatewayConfig};
+
+/// Largest non-streamed upstream body accepted (embeddings of big batches are large).
+const MAX_UPSTREAM_BODY: usize = 256 * 1024 * 1024;
+/// Largest upstream error body read.
+const MAX_ERROR_BODY: usize = 1024 * 1024;
+
+pub type ClientStream = LocalBoxStream<'static, Result<Bytes, actix_web::Error>>;
+
+pub enum Answer {
+    Json {
+        body: Bytes,
+        usage: Usage,
+    },
+    /// A stream whose first event has arrived; the closure starts relaying the rest.
+    Stream(Box<dyn FnOnce(StreamEnd) -> ClientStream>),
+}
+
+pub struct Answered {
+    pub answer: Answer,
+    /// Upstream rate-limit headers, passed on as LiteLLM does.
+    pub headers: Vec<(String, String)>,
+}
+
+fn forwardable(name: &str) -> bool {
+    name.starts_with("x-ratelimit-")
+}
+
+/// The per-attempt timeout, in LiteLLM's precedence (reference 3.6).
+pub fn attempt_timeout(cfg: &GatewayConfig, d: &Deployment, p: &Prepared) -> f64 {
+    let streaming = if p.stream {
+        p.stream_timeout
+            .or(d.stream_timeout)
+            .or(cfg.router_stream_timeout)
+            .or(cfg.request_timeout)
+    } else {
+        None
+    };
+    streaming
+        .or(p.timeout)
+        .or(d.timeout)
+        .or(d.request_timeout)
+        .or(cfg.request_timeout)
+        .or(cfg.router_timeout)
+        .unwrap_or(6000.0)
+}
+
+fn mock_answer(p: &Prepared, text: &str, model: &str) -> Answer {
+    if p.stream && p.endpoint == Endpoint::Chat {
+        let events = mock::chat_stream(text, model, &p.body, p.include_usage);
+        return Answer::Stream(Box::new(move |end: StreamEnd| {
+            futures_util::stream::iter(events.into_iter().map(Ok))
+                .chain(futures_util::stream::once(async move {
+                    drop(end);
+                    Ok(Bytes::new())
+                }))
+                .boxed_local()
+        }));
+    }
+    let v = mock::answer(p.endpoint, text, model, &p.body);
+    let usage = Usage::from_response(&v).unwrap_or_default();
+    Answer::Json {
+        body: Bytes::from(v.to_string()),
+        usage,
+    }
+}
+
+pub async fn call(
+    cfg: &GatewayConfig,
+    client: &awc::Client,
+    d: &Deployment,
+    p: &Prepared,
+    rewrite_model: Option<String>,
+) -> Result<Answered, AttemptError> {
+    let label = rewrite_model
+        .clone()
+        .unwrap_or_else(|| d.upstream_model.clone());
+    if let Some(text) = p.mock_response.as_ref().or(d.mock_response.as_ref()) {
+        return Ok(Answered {
+            answer: mock_answer(p, text, &label),
+            headers: Vec::new(),
+        });
+    }
+    if !d.provider.wire_supported() {
+        return Err(AttemptError::new(
+            ErrorClass::BadRequest,
+            400,
+            format!(
+                "BadRequestError: deployment {} uses provider {}, whose wire format this Switchyard build does not speak yet",
+                d.id,
+                d.provider.name()
+            ),
+        ));
+    }
+    let seconds = attempt_timeout(cfg, d, p);
+    let budget = Duration::from_secs_f64(seconds);
+    let deadline = tokio::time::Instant::now() + budget;
+    let drop_params = p.drop_params.or(d.drop_params).unwrap_or(cfg.drop_params);
+    let body = openai::body(d, p.endpoint, &p.body, drop_params);
+    let bytes = serde_json::to_vec(&Value::Object(body)).unwrap_or_default();
+    let mut req = client
+        .post(openai::url(d, p.endpoint))
+        .timeout(budget)
+        .insert_header(("content-type", "application/json"));
+    for (k, v) in openai::headers(d) {
+        req = req.insert_header((k, v));
+    }
+    let sent = tokio::time::timeout_at(deadline, req.send_body(bytes)).await;
+    let mut resp = match sent {
+        Err(_) | Ok(Err(awc::error::SendRequestError::Timeout)) => {
+            return Err(openai::timeout_error(d, seconds))
+        }
+        Ok(Err(e)) => return Err(openai::connection_error(d, &e.to_string())),
+        Ok(Ok(r)) => r,
+    };
+    let status = resp.status().as_u16();
+    let headers: Vec<(String, String)> = resp
+        .headers()
+        .iter()
+        .filter(|(k, _)| forwardable(k.as_str()))
+        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect();
+    if !(200..300).contains(&status) {
+        let retry_after = openai::retry_after_seconds(resp.headers());
+        let body = tokio::time::timeout_at(deadline, resp.body().limit(MAX_ERROR_BODY))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        return Err(openai::classify(d, status, &body, retry_after));
+    }
+    if p.stream && p.endpoint == Endpoint::Chat {
+        let mut relay = Relay::new(resp, budget, rewrite_model);
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        relay
+            .first_event(left, openai::timeout_error(d, seconds))
+            .await?;
+        return Ok(Answered {
+            answer: Answer::Stream(Box::new(move |end| relay.into_stream(end).boxed_local())),
+            headers,
+        });
+    }
+    let body = match tokio::time::timeout_at(deadline, resp.body().limit(MAX_UPSTREAM_BODY)).await {
+        Err(_) => return Err(openai::timeout_error(d, seconds)),
+        Ok(Err(e)) => {
+            return Err(openai::connection_error(
+                d,
+                &format!("reading the response failed: {e}"),
+            ))
+        }
+        Ok(Ok(b)) => b,
+    };
+    let mut v: Value = serde_json::from_slice(&body).map_err(|e| {
+        AttemptError::new(
+            ErrorClass::InternalServer,
+            500,
+            format!(
+                "InternalServerError: {} - upstream answered invalid JSON: {e}",
+                d.provider.exception_label()
+            ),
+        )
+    })?;
+    let usage = Usage::from_response(&v).unwrap_or_default();
+    if let (Some(name), Some(model)) = (rewrite_model, v.get_mut("model")) {
+        *model = Value::String(name);
+    }
+    Ok(Answered {
+        answer: Answer::Json {
+            body: Bytes::from(serde_json::to_vec(&v).unwrap_or_default()),
+            usage,
+        },
+        headers,
+    })
+}

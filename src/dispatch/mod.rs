@@ -1,0 +1,203 @@
+//! The request lifecycle after parsing: ask the supervisor for a deployment, call it, report,
+//! and repeat until an answer or a final error. Bytes never go through the actors.
+
+pub mod attempt;
+pub mod log;
+pub mod relay;
+pub mod usage;
+
+use std::time::Instant;
+
+use actix_web::HttpResponse;
+use serde_json::{Map, Value};
+use switchyard_actors::clock::now_ms;
+use switchyard_actors::deployment::RecordSuccess;
+use switchyard_actors::plan::{AttemptFailure, FinalError, RequestOverrides, RequestProgress};
+use switchyard_actors::supervisor::{Grant, NextStep, Step};
+use switchyard_actors::GroupIdx;
+
+use crate::error::GatewayError;
+use crate::providers::openai::Endpoint;
+use crate::state::AppState;
+use attempt::{Answer, Answered};
+use log::RequestLog;
+use relay::StreamEnd;
+
+/// A validated client request, ready to route.
+pub struct Prepared {
+    pub endpoint: Endpoint,
+    pub group: GroupIdx,
+    /// The `model` the client sent (a group, an alias or a deployment id).
+    pub requested_model: String,
+    /// The client's body without the router-only fields.
+    pub body: Map<String, Value>,
+    pub stream: bool,
+    pub include_usage: bool,
+    pub overrides: RequestOverrides,
+    pub timeout: Option<f64>,
+    pub stream_timeout: Option<f64>,
+    pub mock_response: Option<String>,
+    pub drop_params: Option<bool>,
+    pub call_id: String,
+    pub started: Instant,
+}
+
+fn final_error(state: &AppState, p: &Prepared, fe: FinalError) -> GatewayError {
+    let e = fe.error;
+    let mut message = e.message;
+    if !fe.fallback_errors.is_empty() {
+        let hops: Vec<String> = fe
+            .fallback_errors
+            .iter()
+            .map(|(g, err)| format!("{}: {}", state.config.group_name(*g), err.message))
+            .collect();
+        message.push_str(&format!(
+            "\n\nSwitchyard: model group '{}' failed with the error above. Fallbacks also failed: {}",
+            state.config.group_name(p.group),
+            hops.join(" | ")
+        ));
+    }
+    GatewayError::Upstream {
+        status: e.status,
+        error_type: e
+            .error_type
+            .unwrap_or_else(|| e.class.error_type())
+            .to_string(),
+        message,
+        retry_after: e.retry_after.map(|s| s.ceil().max(1.0) as u64),
+    }
+}
+
+pub async fn serve(state: &AppState, client: &awc::Client, p: Prepared) -> HttpResponse {
+    let mut log = RequestLog::new(&p.call_id, &p.requested_model, p.stream, p.started);
+    let mut progress = RequestProgress::new(p.group, p.overrides.clone());
+    let mut failure: Option<AttemptFailure> = None;
+    loop {
+        let asked = state
+            .supervisor
+            .send(NextStep {
+                progress,
+                failure: failure.take(),
+            })
+            .await;
+        let step = match asked {
+            Ok(step) => step,
+            Err(e) => {
+                let err = GatewayError::Internal(format!("router unavailable: {e}"));
+                log.status = 500;
+                log.outcome = "error";
+                return err.response(&p.call_id);
+            }
+        };
+        match step {
+            Step::GiveUp(fe) => {
+                let err = final_error(state, &p, fe);
+                log.status = err.status().as_u16();
+                log.outcome = "error";
+                return err.response(&p.call_id);
+            }
+            Step::Wait {
+                progress: next,
+                delay,
+            } => {
+                progress = next;
+                tracing::info!(call_id = %p.call_id, delay_ms = delay.as_millis() as u64, "retry: backing off");
+                actix_web::rt::time::sleep(delay).await;
+            }
+            Step::Call(grant) => {
+                log.attempts += 1;
+                let Grant {
+                    progress: next,
+                    deployment,
+                    admission,
+                    reporter,
+                } = grant;
+                let d = state.config.deployment(deployment);
+                // LiteLLM reports the requested name on a direct answer, the upstream's after a fallback.
+                let rewrite = (next.group() == p.group).then(|| p.requested_model.clone());
+                let attempt_started = Instant::now();
+                match attempt::call(&state.config, client, d, &p, rewrite).await {
+                    Ok(Answered { answer, headers }) => {
+                        log.deployment = d.id.clone();
+                        log.status = 200;
+                        let mut resp = HttpResponse::Ok();
+                        resp.insert_header(("x-litellm-call-id", p.call_id.as_str()))
+                            .insert_header(("x-litellm-model-id", d.id.as_str()))
+                            .insert_header((
+                                "x-litellm-model-group",
+                                state.config.group_name(next.group()),
+                            ))
+                            .insert_header(("x-litellm-model-api-base", d.public_api_base()))
+                            .insert_header((
+                                "x-litellm-attempted-retries",
+                                next.retries().to_string(),
+                            ))
+                            .insert_header((
+                                "x-litellm-attempted-fallbacks",
+                                next.fallbacks().to_string(),
+                            ))
+                            .insert_header(("x-switchyard-instance", state.instance_id.as_str()));
+                        for (k, v) in headers {
+                            resp.insert_header((k, v));
+                        }
+                        return match answer {
+                            Answer::Json { body, usage } => {
+                                reporter.do_send(RecordSuccess {
+                                    now_ms: now_ms(),
+                                    latency_us: attempt_started.elapsed().as_micros() as u64,
+                                    total_tokens: usage.total_tokens,
+                                });
+                                drop(admission);
+                                log.prompt_tokens = usage.prompt_tokens;
+                                log.completion_tokens = usage.completion_tokens;
+                                let total = p.started.elapsed();
+                                let upstream = attempt_started.elapsed();
+                                resp.insert_header((
+                                    "x-litellm-response-duration-ms",
+                                    format!("{:.3}", total.as_secs_f64() * 1000.0),
+                                ))
+                                .insert_header((
+                                    "x-litellm-overhead-duration-ms",
+                                    format!(
+                                        "{:.3}",
+                                        (total.saturating_sub(upstream)).as_secs_f64() * 1000.0
+                                    ),
+                                ))
+                                .content_type("application/json")
+                                .body(body)
+                            }
+                            Answer::Stream(start) => {
+                                let end = StreamEnd {
+                                    admission,
+                                    reporter,
+                                    log,
+                                    attempt_started,
+                                    client_timeout: p.overrides.client_timeout,
+                                };
+                                resp.insert_header((
+                                    "content-type",
+                                    "text/event-stream; charset=utf-8",
+                                ))
+                                .insert_header(("cache-control", "no-cache"))
+                                .insert_header(("x-accel-buffering", "no"))
+                                .streaming(start(end))
+                            }
+                        };
+                    }
+                    Err(error) => {
+                        drop(admission);
+                        tracing::warn!(
+                            call_id = %p.call_id,
+                            deployment = %d.id,
+                            error = error.class.name(),
+                            status = error.status,
+                            "attempt failed; asking the router what next (retry or fallback)"
+                        );
+                        failure = Some(AttemptFailure { deployment, error });
+                        progress = next;
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! Relays an upstream SSE stream to the client event by event, as it arrives. It rewrites each
+//! chunk's `model`, watches for the finish and usage, and ends a stream the upstream cut short
+//! with an error event (LiteLLM fakes a `finish_reason: stop` and `[DONE]` there).
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use actix::Addr;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use serde_json::{json, Value};
+use switchyard_actors::accrual::FailureFacts;
+use switchyard_actors::clock::now_ms;
+use switchyard_actors::deployment::{DeploymentActor, RecordFailure, RecordSuccess};
+use switchyard_actors::gate::Admission;
+use switchyard_actors::plan::AttemptError;
+use switchyard_actors::ErrorClass;
+
+use super::log::RequestLog;
+use super::usage::Usage;
+use crate::providers::sse::{SseDecoder, SseEvent};
+
+/// Largest single SSE event accepted from an upstream.
+const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+
+/// What the relay settles when the stream ends: the deployment's slot and outcome, the log line.
+#[allow(dead_code)]
+pub struct StreamEnd {
+    /// Held, not read: the deployment's in-flight slot is freed when the stream ends.
+    pub admission: Admission,
+    pub reporter: Addr<DeploymentActor>,
+    pub log: RequestLog,
+    pub attempt_started: Instant,
+    pub client_timeout: bool,
+}
+
+pub struct Relay<S> {
+    upstream: S,
+    decoder: SseDecoder,
+    queue: VecDeque<Bytes>,
+    idle: Duration,
+    rewrite_model: Option<String>,
+    saw_done: bool,
+    saw_finish: bool,
+    finished: bool,
+    usage: Option<Usage>,
+    first_chunk_at: Option<Instant>,
+    end: Option<StreamEnd>,
+}
+
+type UpstreamItem = Result<Bytes, awc::error::PayloadError>;
+
+pub fn error_event(class: ErrorClass, message: &str) -> Bytes {
+    let body = json!({"error": {"message": message, "type": class.error_type(), "param": null,
+                                "code": class.client_status().to_string()}});
+    Bytes::from(format!("data: {body}\n\n"))
+}
+
+impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
+    pub fn new(upstream: S, idle: Duration, rewrite_model: Option<String>) -> Self {
+        Self {
+            upstream,
+            decoder: SseDecoder::new(MAX_EVENT_BYTES),
+            queue: VecDeque::new(),
+            idle,
+            rewrite_model,
+            saw_done: false,
+            saw_finish: false,
+            finished: false,
+            usage: None,
+            first_chunk_at: None,
+            end: None,
+        }
+    }
+
+    /// Reads until the first event is ready to send. Anything that goes wrong before then is an
+    /// ordinary attempt failure, so the request can still be retried or fall back.
+    pub async fn first_event(
+        &mut self,
+        budget: Duration,
+        timeout_error: AttemptError,
+    ) -> Result<(), AttemptError> {
+        let deadline = tokio::time::Instant::now() + budget;
+        while self.queue.is_empty() {
+            let next = tokio::time::timeout_at(deadline, self.upstream.next()).await;
+            match next {
+                Err(_) => return Err(timeout_error),
+                Ok(Some(Ok(bytes))) => self.take(&bytes)?,
+                Ok(Some(Err(e))) => return Err(AttemptError::new(
+                    ErrorClass::InternalServer,
+                    500,
+                    format!(
+                        "InternalServerError: upstream stream failed before the first chunk: {e}"
+                    ),
+                )),
+                Ok(None) => {
+                    self.finish_decoder()?;
+                    if self.queue.is_empty() {
+                        return Err(AttemptError::new(
+                            ErrorClass::InternalServer,
+                            500,
+                            "InternalServerError: upstream closed the stream without sending any event",
+                        ));
+                    }
+                }
+            }
+        }
+        self.first_chunk_at = Some(Instant::now());
+        Ok(())
+    }
+
+    fn take(&mut self, bytes: &[u8]) -> Result<(), AttemptError> {
+        let mut events = Vec::new();
+        self.decoder.push(bytes, &mut events).map_err(|e| {
+            AttemptError::new(
+                ErrorClass::InternalServer,
+                500,
+                format!("upstream SSE event larger than {} bytes", e.0),
+            )
+        })?;
+        for ev in events {
+            self.on_event(ev)?;
+        }
+        Ok(())
+    }
+
+    fn finish_decoder(&mut self) -> Result<(), AttemptError> {
+        let mut events = Vec::new();
+        self.decoder.finish(&mut events);
+        for ev in events {
+            self.on_event(ev)?;
+        }
+        Ok(())
+    }
+
+    fn on_event(&mut self, ev: SseEvent) -> Result<(), AttemptError> {
+        let data = ev.data.trim();
+        if data == "[DONE]" {
+            self.saw_done = true;
+            self.queue
+                .push_back(Bytes::from_static(b"data: [DONE]\n\n"));
+            return Ok(());
+        }
+        let Ok(mut chunk) = serde_json::from_str::<Value>(data) else {
+            self.queue
+                .push_back(Bytes::from(format!("data: {data}\n\n")));
+            return Ok(());
+        };
+        if let Some(err) = chunk.get("error") {
+            let message = err
+                .get("message")
+                .and_then(Value::as_str)
+                .map_or_else(|| err.to_string(), str::to_string);
+            let status = err
+                .get("code")
+                .and_then(|c| c.as_u64().or_else(|| c.as_str()?.parse().ok()))
+                .unwrap_or(500) as u16;
+            let class = ErrorClass::from_status(status.clamp(400, 599));
+            return Err(AttemptError::new(
+                class,
+                class.client_status(),
+                format!("{}: upstream stream error - {message}", class.name()),
+            ));
+        }
+        if let Some(choices) = chunk.get("choices").and_then(Value::as_array) {
+            if choices
+                .iter()
+                .any(|c| c.get("finish_reason").is_some_and(|f| !f.is_null()))
+            {
+                self.saw_finish = true;
+            }
+        }
+        if let Some(u) = Usage::from_response(&chunk) {
+            self.usage = Some(u);
+        }
+        let out = match (&self.rewrite_model, chunk.get_mut("model")) {
+            (Some(name), Some(model)) => {
+                *model = Value::String(name.clone());
+                format!("data: {chunk}\n\n")
+            }
+            _ => format!("data: {data}\n\n"),
+        };
+        self.queue.push_back(Bytes::from(out));
+        Ok(())
+    }
+
+    /// Hands the relay what it must settle at the end, and turns it into the client's stream.
+    pub fn into_stream(
+        mut self,
+        end: StreamEnd,
+    ) -> impl Stream<Item = Result<Bytes, actix_web::Error>> {
+        self.end = Some(end);
+        futures_util::stream::unfold(self, |mut relay| async move {
+            relay.next_bytes().await.map(|b| (Ok(b), relay))
+        })
+    }
+
+    async fn next_bytes(&mut self) -> Option<Bytes> {
+        loop {
+            if let Some(b) = self.queue.pop_front() {
+                return Some(b);
+            }
+            if self.finished {
+                return None;
+            }
+            match tokio::time::timeout(self.idle, self.upstream.next()).await {
+                Err(_) => {
+                    let msg = format!(
+                        "Timeout: upstream sent nothing for {}s mid-stream",
+                        self.idle.as_secs_f64()
+                    );
+                    self.fail(ErrorClass::Timeout, &msg);
+                }
+                Ok(Some(Ok(bytes))) => {
+                    if let Err(e) = self.take(&bytes) {
+                        self.fail(e.class, &e.message);
+                    }
+                }
+                Ok(Some(Err(e))) => self.fail(
+                    ErrorClass::InternalServer,
+                    &format!("InternalServerError: upstream stream broke: {e}"),
+                ),
+                Ok(None) => {
+                    if let Err(e) = self.finish_decoder() {
+                        self.fail(e.class, &e.message);
+                    } else if self.saw_done {
+                        self.succeed();
+                    } else if self.saw_finish {
+                        self.queue
+                            .push_back(Bytes::from_static(b"data: [DONE]\n\n"));
+                        self.succeed();
+                    } else {
+                        self.fail(
+                            ErrorClass::InternalServer,
+                            "InternalServerError: upstream closed the stream before it finished (no finish_reason, no [DONE])",
+                        );
+                    }
+                }
+            }
+            if self.saw_done && !self.finished {
+                self.succeed();
+            }
+        }
+    }
+
+    fn succeed(&mut self) {
+        self.finished = true;
+        if let Some(mut end) = self.end.take() {
+            let usage = self.usage.unwrap_or_default();
+            let ttft = self.first_chunk_at.unwrap_or_else(Instant::now) - end.attempt_started;
+            end.reporter.do_send(RecordSuccess {
+                now_ms: now_ms(),
+                latency_us: ttft.as_micros() as u64,
+                total_tokens: usage.total_tokens,
+            });
+            end.log.prompt_tokens = usage.prompt_tokens;
+            end.log.completion_tokens = usage.completion_tokens;
+        }
+    }
+
+    fn fail(&mut self, class: ErrorClass, message: &str) {
+        self.finished = true;
+        self.queue.push_back(error_event(class, message));
+        if let Some(mut end) = self.end.take() {
+            end.reporter.do_send(RecordFailure {
+                facts: FailureFacts {
+                    class,
+                    retry_after: None,
+                    client_timeout: end.client_timeout,
+                },
+                now_ms: now_ms(),
+            });
+            end.log.outcome = "stream_error";
+            tracing::warn!(call_id = %end.log.call_id, deployment = %end.log.deployment, "{message}");
+        }
+    }
+}
+
+impl<S> Drop for Relay<S> {
+    fn drop(&mut self) {
+        if let Some(end) = &mut self.end {
+            // The client went away before the stream ended.
+            end.log.outcome = "client_closed";
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! `POST /v1/chat/completions` and `POST /v1/embeddings`.
+
+use std::time::Instant;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::request::{authorize, call_id, parse_object, prepare, read_body};
+use crate::dispatch;
+use crate::error::GatewayError;
+use crate::providers::openai::Endpoint;
+use crate::state::AppState;
+
+async fn handle(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    client: web::Data<awc::Client>,
+    endpoint: Endpoint,
+) -> HttpResponse {
+    let started = Instant::now();
+    let id = call_id(&req);
+    let prepared = async {
+        authorize(&req, &state.config)?;
+        let body = read_body(&req, payload, state.config.max_request_bytes).await?;
+        let map = parse_object(&body)?;
+        prepare(&state.config, &req, endpoint, map, id.clone(), started)
+    }
+    .await;
+    match prepared {
+        Ok(p) => dispatch::serve(&state, &client, p).await,
+        Err(e) => {
+            log_rejected(&id, &e);
+            e.response(&id)
+        }
+    }
+}
+
+fn log_rejected(call_id: &str, e: &GatewayError) {
+    tracing::info!(
+        target: "switchyard::request",
+        call_id,
+        status = e.status().as_u16(),
+        outcome = "rejected",
+        reason = %e,
+        "request"
+    );
+}
+
+pub async fn chat(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    client: web::Data<awc::Client>,
+) -> HttpResponse {
+    handle(req, payload, state, client, Endpoint::Chat).await
+}
+
+pub async fn embeddings(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    client: web::Data<awc::Client>,
+) -> HttpResponse {
+    handle(req, payload, state, client, Endpoint::Embeddings).await
+}

@@ -1,0 +1,49 @@
+//! The OpenAI-compatible HTTP surface.
+
+mod completions;
+mod health;
+mod models;
+pub mod request;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::error::GatewayError;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    for prefix in ["", "/v1"] {
+        cfg.route(
+            &format!("{prefix}/chat/completions"),
+            web::post().to(completions::chat),
+        )
+        .route(
+            &format!("{prefix}/embeddings"),
+            web::post().to(completions::embeddings),
+        )
+        .route(&format!("{prefix}/models"), web::get().to(models::list))
+        .route(
+            &format!("{prefix}/models/{{model:.+}}"),
+            web::get().to(models::one),
+        );
+    }
+    cfg.route(
+        "/engines/{m}/chat/completions",
+        web::post().to(completions::chat),
+    )
+    .route(
+        "/openai/deployments/{m}/chat/completions",
+        web::post().to(completions::chat),
+    )
+    .route("/health/liveliness", web::get().to(health::liveliness))
+    .route("/health/liveness", web::get().to(health::liveliness))
+    .route("/health/readiness", web::get().to(health::readiness))
+    .route("/health", web::get().to(health::probe_all));
+}
+
+/// Unknown routes and methods get an OpenAI-style error, not an empty 404.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    let err = GatewayError::NotFound {
+        method: req.method().to_string(),
+        path: req.path().to_string(),
+    };
+    err.response(&request::call_id(&req))
+}

@@ -1,0 +1,362 @@
+//! Turning an HTTP request into a `Prepared` one: auth, body limits, JSON, validation.
+
+use std::time::Instant;
+
+use actix_web::{web, HttpRequest};
+use bytes::BytesMut;
+use futures_util::StreamExt;
+use serde_json::{Map, Value};
+use switchyard_actors::plan::RequestOverrides;
+use switchyard_actors::GroupIdx;
+
+use crate::dispatch::Prepared;
+use crate::error::GatewayError;
+use crate::providers::openai::Endpoint;
+use crate::secret::same_secret;
+use crate::settings::GatewayConfig;
+
+/// Fields that steer the gateway itself (LiteLLM's request extensions); never sent upstream.
+const ROUTER_ONLY_FIELDS: &[&str] = &[
+    "num_retries",
+    "fallbacks",
+    "context_window_fallbacks",
+    "content_policy_fallbacks",
+    "disable_fallbacks",
+    "mock_response",
+    "mock_testing_fallbacks",
+    "mock_testing_context_fallbacks",
+    "mock_testing_content_policy_fallbacks",
+    "mock_testing_rate_limit_error",
+    "mock_timeout",
+    "metadata",
+    "litellm_metadata",
+    "cache",
+    "caching",
+    "timeout",
+    "request_timeout",
+    "stream_timeout",
+    "tags",
+    "api_key",
+    "api_base",
+    "base_url",
+    "api_version",
+    "drop_params",
+    "additional_drop_params",
+    "max_retries",
+    "include_fallback_errors",
+    "proxy_server_request",
+    "secret_fields",
+    "litellm_call_id",
+    "litellm_logging_obj",
+    "extra_body",
+];
+
+/// The request id: the client's `x-litellm-call-id` when it is sane, else a new UUID v4.
+pub fn call_id(req: &HttpRequest) -> String {
+    if let Some(v) = req
+        .headers()
+        .get("x-litellm-call-id")
+        .and_then(|v| v.to_str().ok())
+    {
+        if !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()) {
+            return v.to_string();
+        }
+    }
+    let (a, b) = (fastrand::u64(..), fastrand::u64(..));
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        (b >> 48) & 0x3fff | 0x8000,
+        b & 0xffff_ffff_ffff
+    )
+}
+
+const KEY_HEADERS: &[&str] = &[
+    "x-api-key",
+    "api-key",
+    "x-litellm-api-key",
+    "x-goog-api-key",
+    "ocp-apim-subscription-key",
+];
+
+/// Checks the master key, when one is configured (Bearer token or the key headers LiteLLM reads).
+pub fn authorize(req: &HttpRequest, cfg: &GatewayConfig) -> Result<(), GatewayError> {
+    let Some(master) = &cfg.master_key else {
+        return Ok(());
+    };
+    let headers = req.headers();
+    let from_bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim())
+        .map(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+                .unwrap_or(v)
+                .trim()
+        });
+    let key = from_bearer
+        .filter(|k| !k.is_empty())
+        .or_else(|| {
+            KEY_HEADERS
+                .iter()
+                .find_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()))
+        })
+        .map(str::trim)
+        .filter(|k| !k.is_empty());
+    match key {
+        None => Err(GatewayError::MissingKey),
+        Some(k) if same_secret(k, master.expose()) => Ok(()),
+        Some(_) => Err(GatewayError::InvalidKey),
+    }
+}
+
+/// Reads the body up to the configured limit; larger bodies are refused before being read whole.
+pub async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<bytes::Bytes, GatewayError> {
+    let declared = req
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(GatewayError::PayloadTooLarge { limit });
+    }
+    let mut body = BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk
+            .map_err(|e| GatewayError::InvalidJson(format!("could not read the body: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(GatewayError::PayloadTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, GatewayError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(GatewayError::InvalidJson(
+            "the request body is empty".into(),
+        ));
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(GatewayError::InvalidJson("expected a JSON object".into())),
+        Err(e) => Err(GatewayError::InvalidJson(e.to_string())),
+    }
+}
+
+fn header_f64(req: &HttpRequest, name: &str) -> Option<f64> {
+    req.headers()
+        .get(name)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+        .filter(|x: &f64| *x > 0.0)
+}
+
+fn body_f64(body: &Map<String, Value>, key: &str) -> Result<Option<f64>, GatewayError> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_f64().or_else(|| v.as_str()?.parse().ok()) {
+            Some(x) if x > 0.0 && x.is_finite() => Ok(Some(x)),
+            _ => Err(GatewayError::invalid(
+                format!("`{key}` must be a positive number of seconds"),
+                key,
+            )),
+        },
+    }
+}
+
+fn group_list(
+    cfg: &GatewayConfig,
+    body: &Map<String, Value>,
+    key: &str,
+) -> Result<Option<Vec<GroupIdx>>, GatewayError> {
+    let Some(v) = body.get(key).filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    let Value::Array(items) = v else {
+        return Err(GatewayError::invalid(
+            format!("`{key}` must be a list of model names"),
+            key,
+        ));
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let name = item
+            .as_str()
+            .or_else(|| item.get("model").and_then(Value::as_str));
+        let Some(name) = name else {
+            return Err(GatewayError::invalid(
+                format!("`{key}` must be a list of model names"),
+                key,
+            ));
+        };
+        match cfg.resolve_model(name) {
+            Some(g) => out.push(g),
+            None => {
+                return Err(GatewayError::invalid(
+                    format!("`{key}` names `{name}`, which is not a model on this gateway"),
+                    key,
+                ))
+            }
+        }
+    }
+    Ok(Some(out))
+}
+
+fn validate(endpoint: Endpoint, body: &Map<String, Value>) -> Result<(), GatewayError> {
+    let route = match endpoint {
+        Endpoint::Chat => "/chat/completions",
+        Endpoint::Embeddings => "/embeddings",
+    };
+    match endpoint {
+        Endpoint::Chat => match body.get("messages") {
+            None | Some(Value::Null) => Err(GatewayError::invalid(format!("{route}: Missing required parameter: 'messages'."), "messages")),
+            Some(Value::Array(items)) if items.is_empty() => {
+                Err(GatewayError::invalid(format!("{route}: 'messages' must contain at least one message."), "messages"))
+            }
+            Some(Value::Array(items)) => {
+                for (i, m) in items.iter().enumerate() {
+                    if m.get("role").and_then(Value::as_str).is_none() {
+                        return Err(GatewayError::invalid(
+                            format!("{route}: messages[{i}] must be an object with a string 'role'."),
+                            "messages",
+                        ));
+                    }
+                }
+                Ok(())
+            }
+            Some(_) => Err(GatewayError::invalid(format!("{route}: 'messages' must be a list."), "messages")),
+        },
+        Endpoint::Embeddings => match body.get("input") {
+            None | Some(Value::Null) => Err(GatewayError::invalid(format!("{route}: Missing required parameter: 'input'."), "input")),
+            Some(Value::String(_)) => Ok(()),
+            Some(Value::Array(items)) if !items.is_empty() => Ok(()),
+            Some(_) => Err(GatewayError::invalid(
+                format!("{route}: 'input' must be a string or a non-empty list of strings or token ids."),
+                "input",
+            )),
+        },
+    }
+}
+
+/// Validates the body and resolves everything the router needs.
+pub fn prepare(
+    cfg: &GatewayConfig,
+    req: &HttpRequest,
+    endpoint: Endpoint,
+    mut body: Map<String, Value>,
+    call_id: String,
+    started: Instant,
+) -> Result<Prepared, GatewayError> {
+    let route = match endpoint {
+        Endpoint::Chat => "/chat/completions",
+        Endpoint::Embeddings => "/embeddings",
+    };
+    let model = match body.get("model") {
+        Some(Value::String(m)) if !m.is_empty() => m.clone(),
+        Some(Value::String(_)) | None | Some(Value::Null) => {
+            return Err(GatewayError::invalid(
+                format!("{route}: Missing required parameter: 'model'."),
+                "model",
+            ))
+        }
+        Some(_) => {
+            return Err(GatewayError::invalid(
+                format!("{route}: 'model' must be a string."),
+                "model",
+            ))
+        }
+    };
+    let Some(group) = cfg.resolve_model(&model) else {
+        return Err(GatewayError::UnknownModel {
+            model,
+            available: cfg
+                .public_model_names()
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        });
+    };
+    validate(endpoint, &body)?;
+    let stream = match body.get("stream") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            return Err(GatewayError::invalid(
+                format!("{route}: 'stream' must be true or false."),
+                "stream",
+            ))
+        }
+    };
+    let include_usage = body
+        .get("stream_options")
+        .and_then(|o| o.get("include_usage"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let num_retries = match body.get("num_retries") {
+        None | Some(Value::Null) => req
+            .headers()
+            .get("x-litellm-num-retries")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u32>().ok()),
+        Some(v) => Some(v.as_u64().filter(|n| *n <= 100).ok_or_else(|| {
+            GatewayError::invalid(
+                "`num_retries` must be a whole number from 0 to 100",
+                "num_retries",
+            )
+        })? as u32),
+    };
+    let timeout = body_f64(&body, "timeout")?
+        .or(body_f64(&body, "request_timeout")?)
+        .or_else(|| header_f64(req, "x-litellm-timeout"));
+    let stream_timeout =
+        body_f64(&body, "stream_timeout")?.or_else(|| header_f64(req, "x-litellm-stream-timeout"));
+    let overrides = RequestOverrides {
+        num_retries,
+        disable_fallbacks: body
+            .get("disable_fallbacks")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        fallbacks: group_list(cfg, &body, "fallbacks")?,
+        context_window_fallbacks: group_list(cfg, &body, "context_window_fallbacks")?,
+        content_policy_fallbacks: group_list(cfg, &body, "content_policy_fallbacks")?,
+        client_timeout: timeout.is_some() || stream_timeout.is_some(),
+    };
+    let mock_response = body
+        .get("mock_response")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let drop_params = body.get("drop_params").and_then(Value::as_bool);
+    if let Some(Value::Object(extra)) = body.remove("extra_body") {
+        for (k, v) in extra {
+            body.entry(k).or_insert(v);
+        }
+    }
+    body.retain(|k, _| !ROUTER_ONLY_FIELDS.contains(&k.as_str()));
+    Ok(Prepared {
+        endpoint,
+        group,
+        requested_model: model,
+        body,
+        stream: stream && endpoint == Endpoint::Chat,
+        include_usage,
+        overrides,
+        timeout,
+        stream_timeout,
+        mock_response,
+        drop_params,
+        call_id,
+        started,
+    })
+}

@@ -1,0 +1,92 @@
+//! Switchyard: an LLM gateway that serves LiteLLM `config.yaml` files unchanged.
+
+mod cli;
+mod dispatch;
+mod error;
+mod http;
+mod providers;
+mod secret;
+mod server;
+mod settings;
+mod state;
+mod telemetry;
+
+use std::process::ExitCode;
+
+use cli::Command;
+use settings::GatewayConfig;
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+fn main() -> ExitCode {
+    let command = match cli::parse(std::env::args().skip(1)) {
+        Ok(c) => c,
+        Err(msg) => {
+            eprintln!("error: {msg}\n\n{}", cli::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    match command {
+        Command::Help => {
+            println!("{}", cli::USAGE);
+            ExitCode::SUCCESS
+        }
+        Command::Version => {
+            println!("switchyard {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Command::CheckConfig(path) => match GatewayConfig::load(&path) {
+            Ok(cfg) => {
+                print!("{}", settings::report::render(&cfg));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("config invalid: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Serve(args) => {
+            let loaded = match &args.config {
+                Some(path) => GatewayConfig::load(path),
+                None => GatewayConfig::quickstart(),
+            };
+            let cfg = match loaded {
+                Ok(cfg) => cfg,
+                Err(e) => {
+                    eprintln!("config invalid: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            telemetry::init(cfg.json_logs, cfg.verbose);
+            tracing::info!(config = %cfg.source, groups = cfg.groups.len(), deployments = cfg.deployments.len(), "config loaded");
+            telemetry::report_notes(&cfg);
+            let workers = args
+                .workers
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+            let opts = server::ServeOptions {
+                instance_id: args
+                    .instance_id
+                    .or_else(|| std::env::var("SWITCHYARD_INSTANCE_ID").ok())
+                    .unwrap_or_else(|| format!("{}:{}", hostname(), args.port)),
+                host: args.host,
+                port: args.port,
+                workers,
+                grace_period: args.grace_period,
+            };
+            match actix_web::rt::System::new().block_on(server::serve(cfg, opts)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

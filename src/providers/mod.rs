@@ -1,0 +1,86 @@
+//! Upstream providers: which wire format a deployment speaks, and its URL and header rules.
+//! Translation to and from non-OpenAI formats slots in here, one module per provider.
+
+pub mod mock;
+pub mod openai;
+pub mod sse;
+
+/// The provider named by the prefix of `litellm_params.model`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProviderKind {
+    OpenAi,
+    HostedVllm,
+    Azure,
+    Anthropic,
+    Gemini,
+}
+
+impl ProviderKind {
+    pub const NAMES: &'static str = "openai, hosted_vllm, azure, anthropic, gemini";
+
+    pub fn from_prefix(prefix: &str) -> Option<Self> {
+        Some(match prefix {
+            "openai" | "custom_openai" | "openai_like" => Self::OpenAi,
+            "hosted_vllm" | "vllm" | "sglang" => Self::HostedVllm,
+            "azure" => Self::Azure,
+            "anthropic" => Self::Anthropic,
+            "gemini" => Self::Gemini,
+            _ => return None,
+        })
+    }
+
+    /// A bare model name (no prefix), as LiteLLM's model map would resolve it.
+    pub fn infer(model: &str) -> Option<Self> {
+        let m = model.to_ascii_lowercase();
+        if m.starts_with("gpt-")
+            || m.starts_with("o1")
+            || m.starts_with("o3")
+            || m.starts_with("o4")
+            || m.starts_with("text-embedding-")
+            || m.starts_with("chatgpt-")
+        {
+            Some(Self::OpenAi)
+        } else if m.starts_with("claude") {
+            Some(Self::Anthropic)
+        } else if m.starts_with("gemini") {
+            Some(Self::Gemini)
+        } else {
+            None
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::OpenAi => "openai",
+            Self::HostedVllm => "hosted_vllm",
+            Self::Azure => "azure",
+            Self::Anthropic => "anthropic",
+            Self::Gemini => "gemini",
+        }
+    }
+
+    /// The label LiteLLM puts in error messages ("OpenAIException - ...").
+    pub fn exception_label(self) -> &'static str {
+        match self {
+            Self::OpenAi => "OpenAIException",
+            Self::HostedVllm => "Hosted_vllmException",
+            Self::Azure => "AzureException",
+            Self::Anthropic => "AnthropicException",
+            Self::Gemini => "GeminiException",
+        }
+    }
+
+    pub fn default_api_base(self) -> Option<&'static str> {
+        match self {
+            Self::OpenAi => Some("https://api.openai.com/v1"),
+            Self::Anthropic => Some("https://api.anthropic.com"),
+            Self::Gemini => Some("https://generativelanguage.googleapis.com/v1beta"),
+            Self::HostedVllm | Self::Azure => None,
+        }
+    }
+
+    /// Whether this build can talk to the provider; others load but answer a clear error.
+    pub fn wire_supported(self) -> bool {
+        matches!(self, Self::OpenAi | Self::HostedVllm | Self::Azure)
+    }
+}

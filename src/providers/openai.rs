@@ -1,0 +1,327 @@
+//! OpenAI and OpenAI-compatible servers (vLLM, SGLang, Azure OpenAI): URLs, headers, which
+//! parameters they accept, and how their errors are classified.
+
+use serde_json::{Map, Value};
+use switchyard_actors::plan::AttemptError;
+use switchyard_actors::ErrorClass;
+
+use super::ProviderKind;
+use crate::secret::mask;
+use crate::settings::Deployment;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    Chat,
+    Embeddings,
+}
+
+impl Endpoint {
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::Chat => "chat/completions",
+            Self::Embeddings => "embeddings",
+        }
+    }
+}
+
+/// Azure's data-plane API version when the config names none.
+const AZURE_DEFAULT_API_VERSION: &str = "2024-10-21";
+
+pub fn url(d: &Deployment, endpoint: Endpoint) -> String {
+    let base = d
+        .api_base
+        .as_deref()
+        .or(d.provider.default_api_base())
+        .unwrap_or("");
+    match d.provider {
+        ProviderKind::Azure => format!(
+            "{base}/openai/deployments/{}/{}?api-version={}",
+            d.upstream_model,
+            endpoint.path(),
+            d.api_version
+                .as_deref()
+                .unwrap_or(AZURE_DEFAULT_API_VERSION)
+        ),
+        _ => format!("{base}/{}", endpoint.path()),
+    }
+}
+
+/// Auth and extra headers for the upstream call. vLLM servers started with `--api-key` need one
+/// even when the config gives none, so LiteLLM sends `fake-api-key`; we do the same.
+pub fn headers(d: &Deployment) -> Vec<(String, String)> {
+    let mut out = Vec::with_capacity(2 + d.extra_headers.len());
+    let key = d.api_key.as_ref().map(|k| k.expose().to_string());
+    match d.provider {
+        ProviderKind::Azure => {
+            if let Some(k) = key {
+                out.push(("api-key".into(), k));
+            }
+        }
+        ProviderKind::HostedVllm => {
+            out.push((
+                "authorization".into(),
+                format!("Bearer {}", key.as_deref().unwrap_or("fake-api-key")),
+            ));
+        }
+        _ => {
+            if let Some(k) = key {
+                out.push(("authorization".into(), format!("Bearer {k}")));
+            }
+        }
+    }
+    if let Some(org) = &d.organization {
+        out.push(("openai-organization".into(), org.clone()));
+    }
+    out.extend(d.extra_headers.iter().cloned());
+    out
+}
+
+const CHAT_PARAMS: &[&str] = &[
+    "messages",
+    "model",
+    "frequency_penalty",
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
+    "max_tokens",
+    "max_completion_tokens",
+    "n",
+    "presence_penalty",
+    "response_format",
+    "seed",
+    "service_tier",
+    "stop",
+    "stream",
+    "stream_options",
+    "temperature",
+    "top_p",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "user",
+    "functions",
+    "function_call",
+    "modalities",
+    "audio",
+    "prediction",
+    "reasoning_effort",
+    "store",
+    "web_search_options",
+    "verbosity",
+    "prompt_cache_key",
+    "safety_identifier",
+];
+
+/// Sampling and template extras vLLM and SGLang accept on their OpenAI-compatible endpoints.
+const VLLM_EXTRA_PARAMS: &[&str] = &[
+    "top_k",
+    "min_p",
+    "repetition_penalty",
+    "chat_template_kwargs",
+    "guided_json",
+    "guided_regex",
+    "guided_choice",
+    "guided_grammar",
+    "structured_outputs",
+    "skip_special_tokens",
+    "include_stop_str_in_output",
+    "ignore_eos",
+    "min_tokens",
+    "best_of",
+    "use_beam_search",
+    "length_penalty",
+    "stop_token_ids",
+    "spaces_between_special_tokens",
+    "truncate_prompt_tokens",
+    "add_generation_prompt",
+    "continue_final_message",
+    "separate_reasoning",
+    "return_hidden_states",
+    "chat_template",
+    "priority",
+    "regex",
+    "ebnf",
+    "json_schema",
+    "no_stop_trim",
+];
+
+const EMBEDDING_PARAMS: &[&str] = &["input", "model", "encoding_format", "dimensions", "user"];
+
+fn supported(d: &Deployment, endpoint: Endpoint, key: &str) -> bool {
+    match endpoint {
+        Endpoint::Chat => {
+            CHAT_PARAMS.contains(&key)
+                || (d.provider == ProviderKind::HostedVllm && VLLM_EXTRA_PARAMS.contains(&key))
+        }
+        Endpoint::Embeddings => {
+            EMBEDDING_PARAMS.contains(&key)
+                || (d.provider == ProviderKind::HostedVllm && VLLM_EXTRA_PARAMS.contains(&key))
+        }
+    }
+}
+
+/// The body sent upstream: the client's (router-only fields already removed), the deployment's
+/// model name and default params, minus what `drop_params` / `additional_drop_params` drop.
+pub fn body(
+    d: &Deployment,
+    endpoint: Endpoint,
+    client: &Map<String, Value>,
+    drop_params: bool,
+) -> Map<String, Value> {
+    let mut out = Map::with_capacity(client.len() + d.default_params.len());
+    for (k, v) in client {
+        if k == "model" {
+            continue;
+        }
+        if drop_params && !supported(d, endpoint, k) {
+            continue;
+        }
+        if d.additional_drop_params.iter().any(|p| p == k) {
+            continue;
+        }
+        out.insert(k.clone(), v.clone());
+    }
+    for (k, v) in &d.default_params {
+        if !out.contains_key(k) && !(drop_params && !supported(d, endpoint, k)) {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    out.insert("model".into(), Value::String(d.upstream_model.clone()));
+    out
+}
+
+/// Phrases OpenAI-compatible servers use for prompts over the context window
+/// (OpenAI, vLLM, SGLang, llama.cpp, TGI wordings).
+const CONTEXT_PHRASES: &[&str] = &[
+    "maximum context length",
+    "context_length_exceeded",
+    "longer than the model's context length",
+    "exceeds the available context size",
+    "input tokens exceed the configured limit",
+    "context window",
+    "prompt is too long",
+    "too many tokens",
+    "reduce the length of the messages",
+];
+
+const CONTENT_POLICY_PHRASES: &[&str] = &[
+    "content_policy_violation",
+    "content management policy",
+    "content_filter",
+];
+
+/// The message an upstream error body carries, whatever shape the server uses.
+pub fn error_message(body: &[u8]) -> String {
+    if let Ok(v) = serde_json::from_slice::<Value>(body) {
+        let found = v
+            .pointer("/error/message")
+            .or_else(|| v.get("error").filter(|e| e.is_string()))
+            .or_else(|| v.get("message"))
+            .or_else(|| v.get("detail"));
+        if let Some(m) = found {
+            return m
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| m.to_string());
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        return "(empty body)".into();
+    }
+    text.chars().take(1000).collect()
+}
+
+/// Never let a key leak through an upstream's error text (some echo the key they received).
+pub fn scrub(message: &str, d: &Deployment) -> String {
+    let mut out = message.to_string();
+    if let Some(key) = &d.api_key {
+        if key.expose().len() >= 4 {
+            out = out.replace(key.expose(), &key.masked());
+        }
+    }
+    // Keys we do not know, e.g. an upstream quoting another credential: mask sk-like tokens.
+    let words: Vec<&str> = out
+        .split(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+        .collect();
+    let mut result = out.clone();
+    for w in words {
+        if w.starts_with("sk-") && w.len() >= 20 && !w.contains("****") {
+            result = result.replace(w, &mask(w));
+        }
+    }
+    result
+}
+
+pub fn retry_after_seconds(headers: &awc::http::header::HeaderMap) -> Option<f64> {
+    if let Some(ms) = headers
+        .get("retry-after-ms")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+    {
+        return Some(ms / 1000.0);
+    }
+    headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+}
+
+/// Classifies an upstream error once, into the router's error classes.
+pub fn classify(
+    d: &Deployment,
+    status: u16,
+    body: &[u8],
+    retry_after: Option<f64>,
+) -> AttemptError {
+    let message = scrub(&error_message(body), d);
+    let lower = message.to_ascii_lowercase();
+    let mut class = ErrorClass::from_status(status);
+    if class != ErrorClass::Authentication && class != ErrorClass::PermissionDenied {
+        if CONTEXT_PHRASES.iter().any(|p| lower.contains(p)) && status < 500 {
+            class = ErrorClass::ContextWindowExceeded;
+        } else if CONTENT_POLICY_PHRASES.iter().any(|p| lower.contains(p)) {
+            class = ErrorClass::ContentPolicyViolation;
+        } else if lower.contains("rate limit") && status >= 400 {
+            class = ErrorClass::RateLimit;
+        }
+    }
+    let mut err = AttemptError::new(
+        class,
+        class.client_status(),
+        format!(
+            "{}: {} - {}",
+            class.name(),
+            d.provider.exception_label(),
+            message
+        ),
+    );
+    err.retry_after = retry_after;
+    err
+}
+
+pub fn connection_error(d: &Deployment, detail: &str) -> AttemptError {
+    AttemptError::new(
+        ErrorClass::InternalServer,
+        500,
+        format!(
+            "InternalServerError: {} - Connection error ({}).",
+            d.provider.exception_label(),
+            scrub(detail, d)
+        ),
+    )
+}
+
+pub fn timeout_error(d: &Deployment, seconds: f64) -> AttemptError {
+    AttemptError::new(
+        ErrorClass::Timeout,
+        408,
+        format!(
+            "Timeout: {} - Request timed out after {seconds}s (deployment {}).",
+            d.provider.exception_label(),
+            d.id
+        ),
+    )
+}

@@ -1,0 +1,162 @@
+//! Start-up: the router actors on their own arbiter, actix-web workers with one upstream client
+//! (and connection pool) each, and a graceful drain on SIGTERM.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::{Actor, Addr, Arbiter};
+use actix_web::{web, App, HttpServer};
+use switchyard_actors::accrual::AccrualSettings;
+use switchyard_actors::deployment::DeploymentActor;
+use switchyard_actors::gate::Gate;
+use switchyard_actors::plan::Planner;
+use switchyard_actors::supervisor::Supervisor;
+
+use crate::http;
+use crate::settings::GatewayConfig;
+use crate::state::AppState;
+
+pub struct ServeOptions {
+    pub host: String,
+    pub port: u16,
+    pub workers: usize,
+    pub grace_period: u64,
+    pub instance_id: String,
+}
+
+/// Starts one actor per deployment and the supervisor, all on one arbiter: routing decisions are
+/// tiny, and keeping them on one thread keeps supervisor-to-deployment messages local.
+fn start_router(cfg: &GatewayConfig) -> (Addr<Supervisor>, Vec<Arc<Gate>>) {
+    let arbiter = Arbiter::new().handle();
+    let router = &cfg.router;
+    let mut gates = Vec::with_capacity(cfg.deployments.len());
+    let mut addrs = Vec::with_capacity(cfg.deployments.len());
+    for d in &cfg.deployments {
+        let spec = &d.spec;
+        let gate = Arc::new(Gate::new(
+            spec.rpm,
+            spec.tpm,
+            spec.max_in_flight(router.default_max_parallel_requests),
+        ));
+        let single = cfg.groups[spec.group.0 as usize].deployments.len() == 1;
+        let settings = AccrualSettings {
+            disable_cooldowns: router.disable_cooldowns,
+            deployment_cooldown: spec.cooldown_time,
+            router_cooldown: router.cooldown_time,
+            allowed_fails: spec.allowed_fails.or(router.allowed_fails),
+            router_policy: router.allowed_fails_policy.clone(),
+            deployment_policy: spec.allowed_fails_policy.clone(),
+            single,
+            lone: single && !router.fallbacks.has_entry(spec.group),
+        };
+        let (id, actor_gate) = (d.id.clone(), gate.clone());
+        addrs.push(DeploymentActor::start_in_arbiter(&arbiter, move |_| {
+            DeploymentActor::new(id, actor_gate, settings)
+        }));
+        gates.push(gate);
+    }
+    let planner = Planner {
+        router: router.clone(),
+        groups: cfg.groups.clone(),
+        deployments: cfg.deployments.iter().map(|d| d.spec.clone()).collect(),
+    };
+    let supervisor_gates = gates.clone();
+    let supervisor = Supervisor::start_in_arbiter(&arbiter, move |_| {
+        Supervisor::new(planner, supervisor_gates, addrs)
+    });
+    (supervisor, gates)
+}
+
+fn tls_config() -> Arc<rustls::ClientConfig> {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("ring supports the default TLS versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Arc::new(config)
+}
+
+fn upstream_client(tls: Arc<rustls::ClientConfig>) -> awc::Client {
+    let connector = awc::Connector::new()
+        .rustls_0_23(tls)
+        .limit(4096)
+        .timeout(Duration::from_secs(10))
+        .conn_keep_alive(Duration::from_secs(60))
+        .conn_lifetime(Duration::from_secs(600));
+    awc::Client::builder()
+        .connector(connector)
+        .disable_redirects()
+        .timeout(Duration::from_secs(6000))
+        .finish()
+}
+
+async fn wait_for_stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = int.recv() => {},
+    }
+}
+
+pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()> {
+    let (supervisor, gates) = start_router(&cfg);
+    let draining = Arc::new(AtomicBool::new(false));
+    let state = web::Data::new(AppState {
+        config: Arc::new(cfg),
+        supervisor,
+        gates,
+        draining: draining.clone(),
+        instance_id: opts.instance_id.clone(),
+    });
+    let tls = tls_config();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::Data::new(upstream_client(tls.clone())))
+            .configure(http::routes)
+            .default_service(web::to(http::not_found))
+    })
+    .workers(opts.workers)
+    .backlog(2048)
+    .max_connection_rate(1024)
+    .shutdown_timeout(opts.grace_period)
+    .disable_signals()
+    .bind((opts.host.as_str(), opts.port))?
+    .run();
+    tracing::info!(
+        host = %opts.host,
+        port = opts.port,
+        workers = opts.workers,
+        instance = %opts.instance_id,
+        "Switchyard listening on http://{}:{}",
+        opts.host,
+        opts.port
+    );
+    let handle = server.handle();
+    let grace = opts.grace_period;
+    actix_web::rt::spawn(async move {
+        wait_for_stop_signal().await;
+        draining.store(true, Ordering::Release);
+        tracing::info!(
+            grace_period_s = grace,
+            "stop signal: no new connections; draining in-flight requests"
+        );
+        handle.stop(true).await;
+    });
+    server.await?;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,348 @@
+//! The gateway's configuration: LiteLLM's `config.yaml`, loaded unchanged, validated once at
+//! start-up into typed settings so the request path never meets an invalid state.
+
+pub mod deployment;
+pub mod load;
+pub mod notes;
+pub mod report;
+pub mod router;
+pub mod value;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde_json::{Map, Value};
+use switchyard_actors::spec::{GroupSpec, RouterSpec};
+use switchyard_actors::{DeploymentIdx, GroupIdx};
+
+pub use deployment::Deployment;
+use notes::Notes;
+use router::{GroupNames, ROUTER_KEYS, ROUTER_KEYS_NOT_USED};
+use value::{as_map, err, Field, Node, Result};
+
+use crate::secret::Secret;
+
+/// The quick-start config built into the binary: mock models, no key, no Redis.
+pub const QUICKSTART_YAML: &str = include_str!("../../config/quickstart.yaml");
+
+const TOP_KEYS: &[&str] = &[
+    "model_list",
+    "litellm_settings",
+    "router_settings",
+    "general_settings",
+    "environment_variables",
+    "cache_params",
+];
+const TOP_KEYS_NOT_USED: &[&str] = &[
+    "guardrails",
+    "credential_list",
+    "mcp_servers",
+    "mcp_tools",
+    "assistant_settings",
+    "finetune_settings",
+    "files_settings",
+    "callback_settings",
+    "prompts",
+    "vector_store_registry",
+];
+const LITELLM_KEYS: &[&str] = &[
+    "num_retries",
+    "request_timeout",
+    "drop_params",
+    "json_logs",
+    "set_verbose",
+    "fallbacks",
+    "context_window_fallbacks",
+    "content_policy_fallbacks",
+    "default_fallbacks",
+    "allowed_fails",
+    "max_fallbacks",
+];
+const LITELLM_KEYS_NOT_USED: &[&str] = &[
+    "cache",
+    "cache_params",
+    "modify_params",
+    "success_callback",
+    "failure_callback",
+    "callbacks",
+    "service_callback",
+    "num_retries_per_request",
+    "enable_caching_on_provider_specific_optional_params",
+    "telemetry",
+    "turn_off_message_logging",
+    "redact_user_api_key_info",
+    "redact_messages_in_exceptions",
+    "request_timeout_seconds",
+    "force_ipv4",
+    "enable_preview_features",
+    "max_budget",
+    "budget_duration",
+    "default_team_settings",
+    "cache_responses",
+    "require_auth_for_metrics_endpoint",
+];
+const GENERAL_KEYS: &[&str] = &["master_key", "max_request_size_mb"];
+const GENERAL_KEYS_NOT_USED: &[&str] = &[
+    "database_url",
+    "background_health_checks",
+    "health_check_interval",
+    "health_check_details",
+    "custom_auth",
+    "alerting",
+    "alerting_threshold",
+    "disable_spend_logs",
+    "store_model_in_db",
+    "proxy_batch_write_at",
+    "use_shared_health_check",
+    "health_check_concurrency",
+    "enable_health_check_routing",
+    "health_check_staleness_threshold",
+    "allowed_ips",
+    "enable_jwt_auth",
+    "litellm_jwtauth",
+    "coordination_redis",
+    "user_api_key_cache_ttl",
+    "database_connection_pool_limit",
+    "dangerously_permit_weak_or_unset_master_key",
+    "max_response_size_mb",
+    "disable_master_key_return",
+    "ui_access_mode",
+    "public_routes",
+    "allowed_routes",
+    "infer_model_from_keys",
+];
+
+/// A name clients may use for a group (`router_settings.model_group_alias`).
+#[derive(Clone, Debug)]
+pub struct Alias {
+    pub name: String,
+    pub group: GroupIdx,
+    pub hidden: bool,
+}
+
+#[derive(Debug)]
+pub struct GatewayConfig {
+    pub source: String,
+    pub deployments: Vec<Deployment>,
+    pub groups: Vec<GroupSpec>,
+    pub group_index: HashMap<String, GroupIdx>,
+    pub aliases: Vec<Alias>,
+    pub router: RouterSpec,
+    pub router_timeout: Option<f64>,
+    pub router_stream_timeout: Option<f64>,
+    pub request_timeout: Option<f64>,
+    pub drop_params: bool,
+    pub json_logs: bool,
+    pub verbose: bool,
+    pub master_key: Option<Secret>,
+    pub max_request_bytes: usize,
+    pub notes: Vec<notes::Note>,
+}
+
+impl GatewayConfig {
+    pub fn load(path: &Path) -> Result<Self> {
+        let tree = load::read_tree(path)?;
+        Self::from_tree(tree, &path.display().to_string())
+    }
+
+    pub fn quickstart() -> Result<Self> {
+        let tree: Value = serde_json::to_value(
+            config::Config::builder()
+                .add_source(config::File::from_str(
+                    QUICKSTART_YAML,
+                    config::FileFormat::Yaml,
+                ))
+                .build()
+                .and_then(|c| c.try_deserialize::<Value>())
+                .map_err(|e| value::ConfigError {
+                    path: "built-in quick-start config".into(),
+                    reason: e.to_string(),
+                })?,
+        )
+        .unwrap_or_default();
+        Self::from_tree(tree, "built-in quick-start config")
+    }
+
+    pub fn from_tree(mut tree: Value, source: &str) -> Result<Self> {
+        let env = load::EnvLookup::from_tree(&tree);
+        load::resolve_env(&mut tree, "", &env)?;
+        let root = as_map(Node {
+            value: &tree,
+            path: "",
+        })?;
+        let mut notes = Notes::default();
+        notes.check_keys(root, "", TOP_KEYS, TOP_KEYS_NOT_USED);
+        for n in notes.0.iter_mut() {
+            n.path = n.path.trim_start_matches('.').to_string();
+        }
+        let empty = Map::new();
+        let section = |key: &str| -> Result<&Map<String, Value>> {
+            Ok(Field::of(root, "", key).map()?.unwrap_or(&empty))
+        };
+        let litellm = section("litellm_settings")?;
+        let router = section("router_settings")?;
+        let general = section("general_settings")?;
+        notes.check_keys(
+            litellm,
+            "litellm_settings",
+            LITELLM_KEYS,
+            LITELLM_KEYS_NOT_USED,
+        );
+        notes.check_keys(router, "router_settings", ROUTER_KEYS, ROUTER_KEYS_NOT_USED);
+        notes.check_keys(
+            general,
+            "general_settings",
+            GENERAL_KEYS,
+            GENERAL_KEYS_NOT_USED,
+        );
+        if root.contains_key("cache_params") {
+            notes.differs(
+                "cache_params",
+                "top-level cache_params is read (LiteLLM ignores it); the response cache is not implemented yet",
+            );
+        }
+
+        let Some(list) = Field::of(root, "", "model_list").list()? else {
+            return err("model_list", "required: a list of deployments");
+        };
+        if list.is_empty() {
+            return err("model_list", "must name at least one deployment");
+        }
+        let mut deployments: Vec<Deployment> = Vec::with_capacity(list.len());
+        let mut groups: Vec<GroupSpec> = Vec::new();
+        let mut group_index: HashMap<String, GroupIdx> = HashMap::new();
+        for (i, entry) in list.iter().enumerate() {
+            let path = format!("model_list[{i}]");
+            let name = entry
+                .get("model_name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let next = GroupIdx(groups.len() as u32);
+            let group = *group_index.entry(name.clone()).or_insert(next);
+            if group == next {
+                groups.push(GroupSpec {
+                    name,
+                    deployments: Vec::new(),
+                });
+            }
+            let d = deployment::parse_deployment(
+                Node {
+                    value: entry,
+                    path: &path,
+                },
+                group,
+                &mut notes,
+            )?;
+            if let Some(prev) = deployments.iter().position(|o| o.id == d.id) {
+                return err(
+                    &format!("{path}.model_info.id"),
+                    format!(
+                        "duplicate deployment id \"{}\" (also model_list[{prev}])",
+                        d.id
+                    ),
+                );
+            }
+            groups[group.0 as usize]
+                .deployments
+                .push(DeploymentIdx(deployments.len() as u32));
+            deployments.push(d);
+        }
+
+        let mut alias_index = HashMap::new();
+        let mut aliases = Vec::new();
+        if let Some(map) = Field::of(router, "router_settings", "model_group_alias").map()? {
+            for (alias, target) in map {
+                let path = format!("router_settings.model_group_alias.{alias}");
+                let (name, hidden) = match target {
+                    Value::String(s) => (s.clone(), false),
+                    Value::Object(m) => (
+                        Field::of(m, &path, "model").string()?.unwrap_or_default(),
+                        Field::of(m, &path, "hidden").bool()?.unwrap_or(false),
+                    ),
+                    _ => return err(&path, "expected a group name or {model, hidden}"),
+                };
+                match group_index.get(&name) {
+                    Some(g) => {
+                        alias_index.insert(alias.clone(), *g);
+                        aliases.push(Alias {
+                            name: alias.clone(),
+                            group: *g,
+                            hidden,
+                        });
+                    }
+                    None => notes.unknown(
+                        &path,
+                        &format!("alias target `{name}` is not a model group: ignored"),
+                    ),
+                }
+            }
+        }
+        let names = GroupNames {
+            index: &group_index,
+            aliases: &alias_index,
+        };
+        let router_spec = router::router_spec(router, litellm, &names, &mut notes)?;
+
+        let max_mb = Field::of(general, "general_settings", "max_request_size_mb")
+            .non_negative()?
+            .unwrap_or(32.0);
+        let master_key = match Field::of(general, "general_settings", "master_key").string()? {
+            Some(k) => Some(k),
+            None => std::env::var("LITELLM_MASTER_KEY").ok(),
+        }
+        .filter(|k| !k.is_empty())
+        .map(Secret::new);
+        let l = |key: &str| Field::of(litellm, "litellm_settings", key);
+        let r = |key: &str| Field::of(router, "router_settings", key);
+        Ok(Self {
+            source: source.to_string(),
+            deployments,
+            groups,
+            group_index,
+            aliases,
+            router: router_spec,
+            router_timeout: r("timeout").non_negative()?,
+            router_stream_timeout: r("stream_timeout").non_negative()?,
+            request_timeout: l("request_timeout").non_negative()?,
+            drop_params: l("drop_params").bool()?.unwrap_or(false),
+            json_logs: l("json_logs").bool()?.unwrap_or(false),
+            verbose: l("set_verbose").bool()?.unwrap_or(false),
+            master_key,
+            max_request_bytes: (max_mb * 1024.0 * 1024.0) as usize,
+            notes: notes.0,
+        })
+    }
+
+    /// The group a client's `model` names: a group, an alias, or a deployment id.
+    pub fn resolve_model(&self, model: &str) -> Option<GroupIdx> {
+        if let Some(g) = self.group_index.get(model) {
+            return Some(*g);
+        }
+        if let Some(a) = self.aliases.iter().find(|a| a.name == model) {
+            return Some(a.group);
+        }
+        self.deployments
+            .iter()
+            .find(|d| d.id == model)
+            .map(|d| d.spec.group)
+    }
+
+    pub fn group_name(&self, g: GroupIdx) -> &str {
+        &self.groups[g.0 as usize].name
+    }
+
+    pub fn deployment(&self, d: DeploymentIdx) -> &Deployment {
+        &self.deployments[d.0 as usize]
+    }
+
+    /// Names clients may use, as `/v1/models` lists them: visible aliases, then groups.
+    pub fn public_model_names(&self) -> Vec<&str> {
+        self.aliases
+            .iter()
+            .filter(|a| !a.hidden)
+            .map(|a| a.name.as_str())
+            .chain(self.groups.iter().map(|g| g.name.as_str()))
+            .collect()
+    }
+}

@@ -1,0 +1,195 @@
+//! Typed reads from the resolved YAML tree, each failure naming the field path.
+//! LiteLLM accepts numbers written as strings (`port: os.environ/REDIS_PORT` resolves to
+//! `"6379"`), so every numeric read does too.
+
+use serde_json::{Map, Value};
+
+/// A config error: the field path and what is wrong with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    pub path: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.reason)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+pub type Result<T> = std::result::Result<T, ConfigError>;
+
+/// A node of the config tree with its path, for error messages.
+#[derive(Clone, Copy)]
+pub struct Node<'a> {
+    pub value: &'a Value,
+    pub path: &'a str,
+}
+
+pub fn err<T>(path: &str, reason: impl Into<String>) -> Result<T> {
+    Err(ConfigError {
+        path: path.to_string(),
+        reason: reason.into(),
+    })
+}
+
+pub fn child_path(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+/// Reads of one optional field of a mapping; `null` counts as absent.
+pub struct Field<'a> {
+    pub value: Option<&'a Value>,
+    pub path: String,
+}
+
+impl<'a> Field<'a> {
+    pub fn of(map: &'a Map<String, Value>, parent: &str, key: &str) -> Self {
+        Self {
+            value: map.get(key).filter(|v| !v.is_null()),
+            path: child_path(parent, key),
+        }
+    }
+
+    pub fn present(&self) -> bool {
+        self.value.is_some()
+    }
+
+    pub fn string(&self) -> Result<Option<String>> {
+        match self.value {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(v) => err(&self.path, format!("expected a string, found {}", kind(v))),
+        }
+    }
+
+    pub fn f64(&self) -> Result<Option<f64>> {
+        match self.value {
+            None => Ok(None),
+            Some(Value::Number(n)) => Ok(n.as_f64()),
+            Some(Value::String(s)) => s
+                .trim()
+                .parse::<f64>()
+                .map(Some)
+                .or_else(|_| err(&self.path, format!("expected a number, found \"{s}\""))),
+            Some(v) => err(&self.path, format!("expected a number, found {}", kind(v))),
+        }
+    }
+
+    pub fn non_negative(&self) -> Result<Option<f64>> {
+        match self.f64()? {
+            Some(x) if !(x >= 0.0 && x.is_finite()) => err(
+                &self.path,
+                format!("expected a non-negative number, found {x}"),
+            ),
+            other => Ok(other),
+        }
+    }
+
+    pub fn u64(&self) -> Result<Option<u64>> {
+        match self.f64()? {
+            None => Ok(None),
+            Some(x) if x >= 0.0 && x.fract() == 0.0 && x < 1e18 => Ok(Some(x as u64)),
+            Some(x) => err(
+                &self.path,
+                format!("expected a whole non-negative number, found {x}"),
+            ),
+        }
+    }
+
+    pub fn u32(&self) -> Result<Option<u32>> {
+        match self.u64()? {
+            Some(x) if x > u32::MAX as u64 => err(&self.path, format!("{x} is too large")),
+            other => Ok(other.map(|x| x as u32)),
+        }
+    }
+
+    pub fn i64(&self) -> Result<Option<i64>> {
+        match self.f64()? {
+            None => Ok(None),
+            Some(x) if x.fract() == 0.0 && x.abs() < 1e18 => Ok(Some(x as i64)),
+            Some(x) => err(&self.path, format!("expected a whole number, found {x}")),
+        }
+    }
+
+    pub fn bool(&self) -> Result<Option<bool>> {
+        match self.value {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "1" => Ok(Some(true)),
+                "false" | "no" | "0" | "" => Ok(Some(false)),
+                _ => err(&self.path, format!("expected true or false, found \"{s}\"")),
+            },
+            Some(v) => err(
+                &self.path,
+                format!("expected true or false, found {}", kind(v)),
+            ),
+        }
+    }
+
+    pub fn map(&self) -> Result<Option<&'a Map<String, Value>>> {
+        match self.value {
+            None => Ok(None),
+            Some(Value::Object(m)) => Ok(Some(m)),
+            Some(v) => err(&self.path, format!("expected a mapping, found {}", kind(v))),
+        }
+    }
+
+    pub fn list(&self) -> Result<Option<&'a Vec<Value>>> {
+        match self.value {
+            None => Ok(None),
+            Some(Value::Array(a)) => Ok(Some(a)),
+            Some(v) => err(&self.path, format!("expected a list, found {}", kind(v))),
+        }
+    }
+
+    /// A list of strings, also accepting a single string.
+    pub fn strings(&self) -> Result<Option<Vec<String>>> {
+        match self.value {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(vec![s.clone()])),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| match v {
+                    Value::String(s) => Ok(s.clone()),
+                    other => err(
+                        &format!("{}[{i}]", self.path),
+                        format!("expected a string, found {}", kind(other)),
+                    ),
+                })
+                .collect::<Result<Vec<_>>>()
+                .map(Some),
+            Some(v) => err(
+                &self.path,
+                format!("expected a list of strings, found {}", kind(v)),
+            ),
+        }
+    }
+}
+
+pub fn as_map<'a>(node: Node<'a>) -> Result<&'a Map<String, Value>> {
+    match node.value {
+        Value::Object(m) => Ok(m),
+        v => err(node.path, format!("expected a mapping, found {}", kind(v))),
+    }
+}
