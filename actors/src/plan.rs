@@ -481,3 +481,229 @@ impl Planner {
         err
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{RetryKey, RetryPolicy};
+
+    /// Groups given as (name, deployment count); deployment i of the whole table is `d{i}`.
+    fn planner(groups: &[(&str, usize)], router: RouterSpec) -> (Planner, Vec<Arc<Gate>>) {
+        let mut deployments = Vec::new();
+        let mut specs = Vec::new();
+        for (g, (name, n)) in groups.iter().enumerate() {
+            let mut members = Vec::new();
+            for _ in 0..*n {
+                members.push(DeploymentIdx(deployments.len() as u32));
+                deployments.push(DeploymentSpec {
+                    id: format!("d{}", deployments.len()),
+                    group: GroupIdx(g as u32),
+                    ..DeploymentSpec::default()
+                });
+            }
+            specs.push(GroupSpec { name: name.to_string(), deployments: members });
+        }
+        let gates = deployments.iter().map(|_| Arc::new(Gate::new(None, None, 0))).collect();
+        (Planner { router, groups: specs, deployments }, gates)
+    }
+
+    fn fail(d: DeploymentIdx, class: ErrorClass) -> Option<AttemptFailure> {
+        Some(AttemptFailure { deployment: d, error: AttemptError::new(class, class.client_status(), "boom") })
+    }
+
+    fn called(decision: Decision) -> DeploymentIdx {
+        match decision {
+            Decision::Call { deployment, .. } => deployment,
+            Decision::Wait(d) => panic!("expected a call, got a wait of {d:?}"),
+            Decision::GiveUp(e) => panic!("expected a call, gave up: {:?}", e.error),
+        }
+    }
+
+    fn fallbacks(pairs: &[(u32, &[u32])]) -> FallbackTable {
+        let mut t = FallbackTable::default();
+        for (g, targets) in pairs {
+            t.by_group.insert(GroupIdx(*g), targets.iter().map(|x| GroupIdx(*x)).collect());
+        }
+        t
+    }
+
+    #[test]
+    fn retry_goes_to_the_other_deployment_at_once() {
+        let (pl, gates) = planner(&[("g", 2)], RouterSpec::default());
+        for _ in 0..50 {
+            let mut p = RequestProgress::new(GroupIdx(0), RequestOverrides::default());
+            let first = called(pl.decide(&mut p, None, &gates, 1));
+            let second = called(pl.decide(&mut p, fail(first, ErrorClass::InternalServer), &gates, 1));
+            assert_ne!(first, second);
+            assert_eq!(p.retries(), 1);
+        }
+    }
+
+    #[test]
+    fn single_deployment_backs_off_then_gives_up_without_a_last_sleep() {
+        let (pl, gates) = planner(&[("g", 1)], RouterSpec { num_retries: 2, ..RouterSpec::default() });
+        let mut p = RequestProgress::new(GroupIdx(0), RequestOverrides::default());
+        let d = called(pl.decide(&mut p, None, &gates, 1));
+        for expected_floor in [0.5, 1.0] {
+            match pl.decide(&mut p, fail(d, ErrorClass::InternalServer), &gates, 1) {
+                Decision::Wait(w) => assert!(w.as_secs_f64() >= expected_floor && w.as_secs_f64() < expected_floor + 0.76),
+                _ => panic!("expected a backoff"),
+            }
+            assert_eq!(called(pl.decide(&mut p, None, &gates, 1)), d);
+        }
+        assert!(matches!(pl.decide(&mut p, fail(d, ErrorClass::InternalServer), &gates, 1), Decision::GiveUp(_)));
+    }
+
+    #[test]
+    fn bad_request_is_not_retried_but_falls_back() {
+        let router = RouterSpec { fallbacks: fallbacks(&[(0, &[1])]), ..RouterSpec::default() };
+        let (pl, gates) = planner(&[("a", 2), ("b", 1)], router);
+        let mut p = RequestProgress::new(GroupIdx(0), RequestOverrides::default());
+        let d = called(pl.decide(&mut p, None, &gates, 1));
+        let next = called(pl.decide(&mut p, fail(d, ErrorClass::BadRequest), &gates, 1));
+        assert_eq!(next, DeploymentIdx(2));
+        assert_eq!((p.group(), p.fallbacks(), p.retries()), (GroupIdx(1), 1, 0));
+    }
+
+    #[test]
+    fn retry_policy_replaces_num_retries_even_for_bad_requests() {
+        let mut policy = RetryPolicy::default();
+        policy.set(RetryKey::BadRequest, 1);
+        let (pl, gates) = planner(&[("g", 2)], RouterSpec { retry_policy: Some(policy), ..RouterSpec::default() });
+        let mut p = RequestProgress::new(GroupIdx(0), RequestOverrides::default());
+        let d = called(pl.decide(&mut p, None, &gates, 1));
+        let d2 = called(pl.decide(&mut p, fail(d, ErrorClass::BadRequest), &gates, 1));
+        assert!(matches!(pl.decide(&mut p, fail(d2, ErrorClass::BadRequest), &gates, 1), Decision::GiveUp(_)));
+    }
+
+    #[test]
+    fn request_num_retries_zero_means_one_attempt() {
+        let (pl, gates) = planner(&[("g", 2)], RouterSpec::default());
+        let o = RequestOverrides { num_retries: Some(0), ..RequestOverrides::default() };
+        let mut p = RequestProgress::new(GroupIdx(0), o);
+        let d = called(pl.decide(&mut p, None, &gates, 1));
+        assert!(matches!(pl.decide(&mut p, fail(d, ErrorClass::InternalServer), &gates, 1), Decision::GiveUp(_)));
+    }
+
+    #[test]
+    fn context_window_errors_use_their_own_fallbacks() {
+        let router = RouterSpec {
+            fallbacks: fallbacks(&[(0, &[1])]),
+            context_window_fallbacks: Some(fallbacks(&[(0, &[2])])),
+            ..RouterSpec::default()
+        };
+        let (pl, gates) = planner(&[("small", 1), ("other", 1), ("big", 1)], router);
+        let mut p = RequestProgress::new(GroupIdx(0), RequestOverrides::default());
+        let d = called(pl.decide(&mut p, None, &gates, 1));
+        assert_eq!(called(pl.decide(&mut p, fail(d, ErrorClass::ContextWindowExceeded), &gates, 1)), DeploymentIdx(2));
+    }
+
+    #[test]
+    fn context_window_fallbacks_without_an_entry_give_the_original_error() {
+        let router = RouterSpec {
+            fallbacks: fallbacks(&[(0, &[1])]),
+            context_window_fallbacks: Some(fallbacks(&[(1, &[0])])),
+            ..RouterSpec::default()
+        };
+        let (pl, gates) = planner(&[("small", 1), ("big", 1)], router);
+        let mut p = RequestProgress::new(GroupIdx(0), RequestOverrides::default());
+        let d = called(pl.decide(&mut p, None, &gates, 1));
+        match pl.decide(&mut p, fail(d, ErrorClass::ContextWindowExceeded), &gates, 1) {
+            Decision::GiveUp(e) => assert_eq!(e.error.class, ErrorClass::ContextWindowExceeded),
+            _ => panic!("expected the original error"),
+        }
+    }
+
+    #[test]
+    fn fallback_chains_follow_each_groups_entry_without_cycles() {
+        let router = RouterSpec {
+            num_retries: 0,
+            fallbacks: fallbacks(&[(0, &[1]), (1, &[2, 0]), (2, &[0, 1])]),
+            ..RouterSpec::default()
+        };
+        let (pl, gates) = planner(&[("a", 1), ("b", 1), ("c", 1)], router);
+        let mut p = RequestProgress::new(GroupIdx(0), RequestOverrides::default());
+        let mut seen = vec![called(pl.decide(&mut p, None, &gates, 1))];
+        loop {
+            match pl.decide(&mut p, fail(*seen.last().unwrap(), ErrorClass::ServiceUnavailable), &gates, 1) {
+                Decision::Call { deployment, .. } => seen.push(deployment),
+                Decision::GiveUp(e) => {
+                    assert_eq!(e.fallback_errors.len(), 2);
+                    break;
+                }
+                Decision::Wait(_) => panic!("no waits expected"),
+            }
+        }
+        assert_eq!(seen, vec![DeploymentIdx(0), DeploymentIdx(1), DeploymentIdx(2)]);
+    }
+
+    #[test]
+    fn max_fallbacks_bounds_the_hops() {
+        let router = RouterSpec { num_retries: 0, max_fallbacks: 1, fallbacks: fallbacks(&[(0, &[1]), (1, &[2])]), ..RouterSpec::default() };
+        let (pl, gates) = planner(&[("a", 1), ("b", 1), ("c", 1)], router);
+        let mut p = RequestProgress::new(GroupIdx(0), RequestOverrides::default());
+        let d = called(pl.decide(&mut p, None, &gates, 1));
+        let d = called(pl.decide(&mut p, fail(d, ErrorClass::InternalServer), &gates, 1));
+        assert!(matches!(pl.decide(&mut p, fail(d, ErrorClass::InternalServer), &gates, 1), Decision::GiveUp(_)));
+    }
+
+    #[test]
+    fn all_cooling_is_a_429_with_retry_after_that_falls_back() {
+        let router = RouterSpec { fallbacks: fallbacks(&[(0, &[1])]), ..RouterSpec::default() };
+        let (pl, gates) = planner(&[("a", 2), ("b", 1)], router);
+        gates[0].set_cooldown_until(5_000);
+        gates[1].set_cooldown_until(3_000);
+        let mut p = RequestProgress::new(GroupIdx(0), RequestOverrides::default());
+        assert_eq!(called(pl.decide(&mut p, None, &gates, 1_000)), DeploymentIdx(2));
+        let (pl, gates) = planner(&[("a", 2)], RouterSpec::default());
+        gates[0].set_cooldown_until(5_000);
+        gates[1].set_cooldown_until(3_000);
+        let mut p = RequestProgress::new(GroupIdx(0), RequestOverrides::default());
+        match pl.decide(&mut p, None, &gates, 1_000) {
+            Decision::GiveUp(e) => {
+                assert_eq!(e.error.status, 429);
+                assert_eq!(e.error.retry_after, Some(2.0));
+                assert_eq!(e.error.error_type, Some("all_deployments_in_cooldown"));
+            }
+            _ => panic!("expected a 429"),
+        }
+    }
+
+    #[test]
+    fn lower_order_tier_serves_first_and_the_next_tier_is_a_fallback_hop() {
+        let (mut pl, gates) = planner(&[("g", 2)], RouterSpec { num_retries: 0, ..RouterSpec::default() });
+        pl.deployments[0].order = Some(2);
+        pl.deployments[1].order = Some(1);
+        let mut p = RequestProgress::new(GroupIdx(0), RequestOverrides::default());
+        for _ in 0..10 {
+            let mut q = p.clone();
+            assert_eq!(called(pl.decide(&mut q, None, &gates, 1)), DeploymentIdx(1));
+        }
+        let d = called(pl.decide(&mut p, None, &gates, 1));
+        assert_eq!(called(pl.decide(&mut p, fail(d, ErrorClass::InternalServer), &gates, 1)), DeploymentIdx(0));
+        assert_eq!(p.fallbacks(), 1);
+    }
+
+    #[test]
+    fn deployment_max_retries_is_its_own_retry_count() {
+        let (mut pl, gates) = planner(&[("g", 2)], RouterSpec { num_retries: 5, ..RouterSpec::default() });
+        for d in &mut pl.deployments {
+            d.max_retries = Some(1);
+        }
+        let mut p = RequestProgress::new(GroupIdx(0), RequestOverrides::default());
+        let d = called(pl.decide(&mut p, None, &gates, 1));
+        let d = called(pl.decide(&mut p, fail(d, ErrorClass::InternalServer), &gates, 1));
+        assert!(matches!(pl.decide(&mut p, fail(d, ErrorClass::InternalServer), &gates, 1), Decision::GiveUp(_)));
+    }
+
+    #[test]
+    fn rate_limited_deployments_are_skipped_for_one_with_room() {
+        let (pl, _) = planner(&[("g", 2)], RouterSpec::default());
+        let gates = vec![Arc::new(Gate::new(Some(1), None, 0)), Arc::new(Gate::new(None, None, 0))];
+        let _held = gates[0].try_admit(1).unwrap();
+        for _ in 0..10 {
+            let mut p = RequestProgress::new(GroupIdx(0), RequestOverrides::default());
+            assert_eq!(called(pl.decide(&mut p, None, &gates, 1)), DeploymentIdx(1));
+        }
+    }
+}
