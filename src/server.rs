@@ -15,7 +15,7 @@ use switchyard_actors::supervisor::Supervisor;
 
 use crate::http;
 use crate::settings::GatewayConfig;
-use crate::state::AppState;
+use crate::state::{AppState, Worker};
 
 pub struct ServeOptions {
     pub host: String,
@@ -25,9 +25,17 @@ pub struct ServeOptions {
     pub instance_id: String,
 }
 
-/// Starts one actor per deployment and the supervisor, all on one arbiter: routing decisions are
-/// tiny, and keeping them on one thread keeps supervisor-to-deployment messages local.
-fn start_router(cfg: &GatewayConfig) -> (Addr<Supervisor>, Vec<Arc<Gate>>) {
+/// What each worker's supervisor is built from: the routing rules and every deployment's gate
+/// and actor address.
+#[derive(Clone)]
+struct RouterParts {
+    planner: Arc<Planner>,
+    gates: Arc<[Arc<Gate>]>,
+    deployments: Arc<[Addr<DeploymentActor>]>,
+}
+
+/// Starts one actor per deployment, all on one arbiter of their own: they only see failures.
+fn start_router(cfg: &GatewayConfig) -> RouterParts {
     let arbiter = Arbiter::new().handle();
     let router = &cfg.router;
     let mut gates = Vec::with_capacity(cfg.deployments.len());
@@ -61,11 +69,11 @@ fn start_router(cfg: &GatewayConfig) -> (Addr<Supervisor>, Vec<Arc<Gate>>) {
         groups: cfg.groups.clone(),
         deployments: cfg.deployments.iter().map(|d| d.spec.clone()).collect(),
     };
-    let supervisor_gates = gates.clone();
-    let supervisor = Supervisor::start_in_arbiter(&arbiter, move |_| {
-        Supervisor::new(planner, supervisor_gates, addrs)
-    });
-    (supervisor, gates)
+    RouterParts {
+        planner: Arc::new(planner),
+        gates: gates.into(),
+        deployments: addrs.into(),
+    }
 }
 
 fn tls_config() -> Arc<rustls::ClientConfig> {
@@ -112,20 +120,25 @@ async fn wait_for_stop_signal() {
 }
 
 pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()> {
-    let (supervisor, gates) = start_router(&cfg);
+    let router = start_router(&cfg);
     let draining = Arc::new(AtomicBool::new(false));
     let state = web::Data::new(AppState {
         config: Arc::new(cfg),
-        supervisor,
-        gates,
+        gates: router.gates.to_vec(),
         draining: draining.clone(),
         instance_id: opts.instance_id.clone(),
     });
     let tls = tls_config();
     let server = HttpServer::new(move || {
+        // Runs once per worker thread: its own upstream connection pool and supervisor.
+        let r = router.clone();
+        let worker = Worker {
+            client: upstream_client(tls.clone()),
+            supervisor: Supervisor::new(r.planner, r.gates, r.deployments).start(),
+        };
         App::new()
             .app_data(state.clone())
-            .app_data(web::Data::new(upstream_client(tls.clone())))
+            .app_data(web::Data::new(worker))
             .configure(http::routes)
             .default_service(web::to(http::not_found))
     })

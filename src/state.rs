@@ -11,11 +11,16 @@ use crate::settings::GatewayConfig;
 
 pub struct AppState {
     pub config: Arc<GatewayConfig>,
-    pub supervisor: Addr<Supervisor>,
     /// Each deployment's published state, read for readiness reports.
     pub gates: Vec<Arc<Gate>>,
     /// Set on SIGTERM: readiness turns 503 while in-flight requests finish.
     pub draining: Arc<AtomicBool>,
     /// Names this instance in `x-switchyard-instance`, so clients see which one answered.
     pub instance_id: String,
+}
+
+/// What one worker thread owns: its upstream client (connection pool) and its supervisor.
+pub struct Worker {
+    pub client: awc::Client,
+    pub supervisor: Addr<Supervisor>,
 }

@@ -4,10 +4,24 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const ALL_ENV: &[&str] = &[
-    "OPENAI_API_KEY", "OPENAI_API_KEY_BACKUP", "ANTHROPIC_API_KEY", "GOOGLE_API_KEY", "GEMINI_API_KEY",
-    "SGLANG_API_BASE", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "LITELLM_MASTER_KEY", "PROXY_KEY",
-    "AZURE_EASTUS_KEY", "AZURE_EASTUS_BASE", "AZURE_SWEDEN_KEY", "AZURE_SWEDEN_BASE", "REDIS_URL_HOST",
-    "REDIS_URL_PORT", "GATEWAY_MASTER_KEY",
+    "OPENAI_API_KEY",
+    "OPENAI_API_KEY_BACKUP",
+    "ANTHROPIC_API_KEY",
+    "GOOGLE_API_KEY",
+    "GEMINI_API_KEY",
+    "SGLANG_API_BASE",
+    "REDIS_HOST",
+    "REDIS_PORT",
+    "REDIS_PASSWORD",
+    "LITELLM_MASTER_KEY",
+    "PROXY_KEY",
+    "AZURE_EASTUS_KEY",
+    "AZURE_EASTUS_BASE",
+    "AZURE_SWEDEN_KEY",
+    "AZURE_SWEDEN_BASE",
+    "REDIS_URL_HOST",
+    "REDIS_URL_PORT",
+    "GATEWAY_MASTER_KEY",
 ];
 
 fn value_for(name: &str) -> String {
@@ -50,14 +64,36 @@ fn temp_config(name: &str, yaml: &str) -> PathBuf {
 fn seed_config_loads_and_lists_what_it_resolved() {
     let out = check(&repo("config/config.yaml"), ALL_ENV);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
-    for group in ["gpt-4o (2 deployments)", "claude-3-5-sonnet", "gemini-2.0-flash", "text-embedding-3-small", "Qwen3-0.6B"] {
+    assert!(
+        out.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for group in [
+        "gpt-4o (2 deployments)",
+        "claude-3-5-sonnet",
+        "gemini-2.0-flash",
+        "text-embedding-3-small",
+        "Qwen3-0.6B",
+    ] {
         assert!(stdout.contains(group), "missing {group} in:\n{stdout}");
     }
-    assert!(stdout.contains("fallbacks: gpt-4o -> claude-3-5-sonnet"), "{stdout}");
-    assert!(stdout.contains("context_window_fallbacks: gemini-2.0-flash -> gpt-4o"), "{stdout}");
-    assert!(stdout.contains("enable_pre_call_checks"), "unimplemented keys are listed: {stdout}");
-    assert!(!stdout.contains("secret-0123456789"), "keys must be masked:\n{stdout}");
+    assert!(
+        stdout.contains("fallbacks: gpt-4o -> claude-3-5-sonnet"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("context_window_fallbacks: gemini-2.0-flash -> gpt-4o"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("enable_pre_call_checks"),
+        "unimplemented keys are listed: {stdout}"
+    );
+    assert!(
+        !stdout.contains("secret-0123456789"),
+        "keys must be masked:\n{stdout}"
+    );
     assert!(stdout.contains("sk-****6789"), "masked key shown: {stdout}");
 }
 
@@ -82,13 +118,24 @@ fn every_design_config_loads() {
 
 #[test]
 fn legacy_config_flags_each_surprise() {
-    let out = check(&repo("tests/fixtures/configs/legacy-seed-style.yaml"), ALL_ENV);
+    let out = check(
+        &repo("tests/fixtures/configs/legacy-seed-style.yaml"),
+        ALL_ENV,
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    assert!(stdout.contains("enable_pre_call_check: unknown key, ignored (did you mean `enable_pre_call_checks`?)"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "enable_pre_call_check: unknown key, ignored (did you mean `enable_pre_call_checks`?)"
+        ),
+        "{stdout}"
+    );
     assert!(stdout.contains("max_retries: honoured"), "{stdout}");
     assert!(stdout.contains("allowed_fails: counts as 3"), "{stdout}");
-    assert!(stdout.contains("cache_params: top-level cache_params is read"), "{stdout}");
+    assert!(
+        stdout.contains("cache_params: top-level cache_params is read"),
+        "{stdout}"
+    );
     assert!(stdout.contains("read as a one-item list"), "{stdout}");
 }
 
@@ -117,16 +164,25 @@ fn bad_type_names_the_field() {
     let out = check(&path, &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("model_list[0].litellm_params.rpm: expected a number, found \"lots\""), "{stderr}");
+    assert!(
+        stderr.contains("model_list[0].litellm_params.rpm: expected a number, found \"lots\""),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn unknown_provider_names_the_field() {
-    let path = temp_config("provider", "model_list:\n  - model_name: m\n    litellm_params:\n      model: frobnicate/x\n");
+    let path = temp_config(
+        "provider",
+        "model_list:\n  - model_name: m\n    litellm_params:\n      model: frobnicate/x\n",
+    );
     let out = check(&path, &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("model_list[0].litellm_params.model: unknown provider \"frobnicate\""), "{stderr}");
+    assert!(
+        stderr.contains("model_list[0].litellm_params.model: unknown provider \"frobnicate\""),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -134,8 +190,15 @@ fn mixed_case_group_names_survive_as_fallback_keys() {
     let yaml = "model_list:\n  - model_name: Qwen3-0.6B\n    litellm_params: {model: openai/q, api_base: 'http://127.0.0.1:9/v1'}\n  - model_name: GPT-Big\n    litellm_params: {model: openai/gpt-4o, api_key: k}\nrouter_settings:\n  fallbacks:\n    - Qwen3-0.6B: [GPT-Big]\n";
     let out = check(&temp_config("case", yaml), &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("fallbacks: Qwen3-0.6B -> GPT-Big"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("fallbacks: Qwen3-0.6B -> GPT-Big"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -147,6 +210,13 @@ fn include_files_are_merged() {
     std::fs::write(&main, "include:\n  - extra.yaml\nmodel_list:\n  - model_name: base\n    litellm_params: {model: openai/gpt-4o, api_key: k}\n").unwrap();
     let out = check(&main, &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("base (1 deployment)") && stdout.contains("extra (1 deployment)"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("base (1 deployment)") && stdout.contains("extra (1 deployment)"),
+        "{stdout}"
+    );
 }

@@ -39,7 +39,6 @@ const SLOTS: usize = 10;
 pub struct FailureAccrual {
     settings: AccrualSettings,
     minute: u64,
-    calls_this_minute: u32,
     fails_this_minute: u32,
     window_start_ms: u64,
     window_fails: [u32; SLOTS + 1],
@@ -57,7 +56,6 @@ impl FailureAccrual {
         let minute = now_ms / 60_000;
         if minute != self.minute {
             self.minute = minute;
-            self.calls_this_minute = 0;
             self.fails_this_minute = 0;
         }
         if now_ms.saturating_sub(self.window_start_ms) >= WINDOW_MS {
@@ -66,15 +64,16 @@ impl FailureAccrual {
         }
     }
 
-    pub fn on_success(&mut self, now_ms: u64) {
-        self.roll_minute(now_ms);
-        self.calls_this_minute += 1;
-    }
-
     /// Records a failure; returns the cooldown length in milliseconds when one starts.
-    pub fn on_failure(&mut self, now_ms: u64, facts: FailureFacts) -> Option<u64> {
+    /// Successes are counted lock-free in the deployment's gate and passed in here, so a
+    /// successful request never has to message the deployment actor.
+    pub fn on_failure(
+        &mut self,
+        now_ms: u64,
+        facts: FailureFacts,
+        successes_this_minute: u32,
+    ) -> Option<u64> {
         self.roll_minute(now_ms);
-        self.calls_this_minute += 1;
         self.fails_this_minute += 1;
         let s = &self.settings;
         if s.disable_cooldowns || (facts.class == ErrorClass::Timeout && facts.client_timeout) {
@@ -98,7 +97,7 @@ impl FailureAccrual {
             && s.router_policy.is_none()
             && s.deployment_policy.is_none()
         {
-            self.default_rule(facts.class)
+            self.default_rule(facts.class, successes_this_minute)
         } else {
             self.policy_rule(facts.class, deployment_entry)
         };
@@ -110,9 +109,10 @@ impl FailureAccrual {
     }
 
     /// LiteLLM's default path: rate limits and error rates, with no counting of allowed fails.
-    fn default_rule(&self, class: ErrorClass) -> bool {
+    fn default_rule(&self, class: ErrorClass, successes: u32) -> bool {
         let single = self.settings.single;
-        let (calls, fails) = (self.calls_this_minute, self.fails_this_minute);
+        let fails = self.fails_this_minute;
+        let calls = fails + successes;
         match class {
             ErrorClass::RateLimit if !single => return true,
             ErrorClass::Authentication | ErrorClass::NotFound => return true,
@@ -167,7 +167,7 @@ mod tests {
     #[test]
     fn rate_limit_cools_a_shared_deployment_at_once() {
         let mut a = FailureAccrual::new(shared());
-        assert_eq!(a.on_failure(1, fail(ErrorClass::RateLimit)), Some(5_000));
+        assert_eq!(a.on_failure(1, fail(ErrorClass::RateLimit), 0), Some(5_000));
     }
 
     #[test]
@@ -176,7 +176,7 @@ mod tests {
             single: true,
             ..shared()
         });
-        assert_eq!(a.on_failure(1, fail(ErrorClass::RateLimit)), None);
+        assert_eq!(a.on_failure(1, fail(ErrorClass::RateLimit), 0), None);
     }
 
     #[test]
@@ -186,7 +186,9 @@ mod tests {
             lone: true,
             ..shared()
         });
-        assert!(a.on_failure(1, fail(ErrorClass::Authentication)).is_some());
+        assert!(a
+            .on_failure(1, fail(ErrorClass::Authentication), 0)
+            .is_some());
     }
 
     #[test]
@@ -195,7 +197,7 @@ mod tests {
             allowed_fails: Some(0),
             ..shared()
         });
-        assert_eq!(a.on_failure(1, fail(ErrorClass::BadRequest)), None);
+        assert_eq!(a.on_failure(1, fail(ErrorClass::BadRequest), 0), None);
     }
 
     #[test]
@@ -205,9 +207,11 @@ mod tests {
             ..shared()
         });
         for _ in 0..3 {
-            assert_eq!(a.on_failure(1, fail(ErrorClass::InternalServer)), None);
+            assert_eq!(a.on_failure(1, fail(ErrorClass::InternalServer), 0), None);
         }
-        assert!(a.on_failure(1, fail(ErrorClass::InternalServer)).is_some());
+        assert!(a
+            .on_failure(1, fail(ErrorClass::InternalServer), 0)
+            .is_some());
     }
 
     #[test]
@@ -216,10 +220,13 @@ mod tests {
             allowed_fails: Some(1),
             ..shared()
         });
-        assert_eq!(a.on_failure(1, fail(ErrorClass::InternalServer)), None);
-        assert_eq!(a.on_failure(60_001, fail(ErrorClass::InternalServer)), None);
+        assert_eq!(a.on_failure(1, fail(ErrorClass::InternalServer), 0), None);
+        assert_eq!(
+            a.on_failure(60_001, fail(ErrorClass::InternalServer), 0),
+            None
+        );
         assert!(a
-            .on_failure(60_002, fail(ErrorClass::InternalServer))
+            .on_failure(60_002, fail(ErrorClass::InternalServer), 0)
             .is_some());
     }
 
@@ -231,9 +238,9 @@ mod tests {
             router_policy: Some(policy),
             ..shared()
         });
-        assert_eq!(a.on_failure(1, fail(ErrorClass::RateLimit)), None);
-        assert_eq!(a.on_failure(1, fail(ErrorClass::RateLimit)), None);
-        assert!(a.on_failure(1, fail(ErrorClass::RateLimit)).is_some());
+        assert_eq!(a.on_failure(1, fail(ErrorClass::RateLimit), 0), None);
+        assert_eq!(a.on_failure(1, fail(ErrorClass::RateLimit), 0), None);
+        assert!(a.on_failure(1, fail(ErrorClass::RateLimit), 0).is_some());
     }
 
     #[test]
@@ -247,9 +254,9 @@ mod tests {
             ..shared()
         });
         for _ in 0..10 {
-            assert_eq!(a.on_failure(1, fail(ErrorClass::InternalServer)), None);
+            assert_eq!(a.on_failure(1, fail(ErrorClass::InternalServer), 0), None);
         }
-        assert!(a.on_failure(1, fail(ErrorClass::RateLimit)).is_some());
+        assert!(a.on_failure(1, fail(ErrorClass::RateLimit), 0).is_some());
     }
 
     #[test]
@@ -259,12 +266,12 @@ mod tests {
             retry_after: Some(1.0),
             ..fail(ErrorClass::RateLimit)
         };
-        assert_eq!(a.on_failure(1, facts), Some(1_000));
+        assert_eq!(a.on_failure(1, facts, 0), Some(1_000));
         let mut b = FailureAccrual::new(AccrualSettings {
             deployment_cooldown: Some(9.0),
             ..shared()
         });
-        assert_eq!(b.on_failure(1, facts), Some(9_000));
+        assert_eq!(b.on_failure(1, facts, 0), Some(9_000));
     }
 
     #[test]
@@ -277,15 +284,28 @@ mod tests {
             client_timeout: true,
             ..fail(ErrorClass::Timeout)
         };
-        assert_eq!(a.on_failure(1, facts), None);
+        assert_eq!(a.on_failure(1, facts, 0), None);
     }
 
     #[test]
     fn high_failure_rate_cools_a_shared_deployment() {
         let mut a = FailureAccrual::new(shared());
         for _ in 0..4 {
-            assert_eq!(a.on_failure(1, fail(ErrorClass::InternalServer)), None);
+            assert_eq!(a.on_failure(1, fail(ErrorClass::InternalServer), 0), None);
         }
-        assert!(a.on_failure(1, fail(ErrorClass::InternalServer)).is_some());
+        assert!(a
+            .on_failure(1, fail(ErrorClass::InternalServer), 0)
+            .is_some());
+    }
+
+    #[test]
+    fn successes_dilute_the_failure_rate() {
+        let mut a = FailureAccrual::new(shared());
+        for _ in 0..5 {
+            assert_eq!(a.on_failure(1, fail(ErrorClass::InternalServer), 10), None);
+        }
+        assert!(a
+            .on_failure(1, fail(ErrorClass::InternalServer), 3)
+            .is_some());
     }
 }

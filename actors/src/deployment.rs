@@ -1,6 +1,6 @@
 //! The deployment actor: one per `model_list` entry. It owns the failure accrual and the
-//! published gate (cooldown deadline, usage, latency) and decides cooldowns from outcomes.
-//! It never performs I/O for a request.
+//! published gate, and alone decides cooldowns, from the failures reported to it and the
+//! success counters on its gate. It never performs I/O for a request.
 
 use std::sync::Arc;
 
@@ -42,20 +42,12 @@ pub struct RecordFailure {
     pub now_ms: u64,
 }
 
-/// A successful attempt.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct RecordSuccess {
-    pub now_ms: u64,
-    pub latency_us: u64,
-    pub total_tokens: u64,
-}
-
 impl Handler<RecordFailure> for DeploymentActor {
     type Result = Option<u64>;
 
     fn handle(&mut self, msg: RecordFailure, _: &mut Self::Context) -> Option<u64> {
-        if let Some(ms) = self.accrual.on_failure(msg.now_ms, msg.facts) {
+        let successes = self.gate.successes_this_minute(msg.now_ms);
+        if let Some(ms) = self.accrual.on_failure(msg.now_ms, msg.facts, successes) {
             self.gate.set_cooldown_until(msg.now_ms + ms);
             tracing::warn!(
                 deployment = %self.id,
@@ -65,17 +57,5 @@ impl Handler<RecordFailure> for DeploymentActor {
             );
         }
         self.gate.cooling_until(msg.now_ms)
-    }
-}
-
-impl Handler<RecordSuccess> for DeploymentActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: RecordSuccess, _: &mut Self::Context) {
-        self.accrual.on_success(msg.now_ms);
-        self.gate.record_latency(msg.latency_us);
-        if msg.total_tokens > 0 {
-            self.gate.add_tokens(msg.now_ms, msg.total_tokens);
-        }
     }
 }

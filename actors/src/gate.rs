@@ -20,6 +20,8 @@ pub struct Gate {
     tpm_used: AtomicU64,
     /// Exponentially weighted latency in microseconds; 0 until the first success.
     latency_us: AtomicU64,
+    success_minute: AtomicU64,
+    successes: AtomicU32,
 }
 
 /// Why a deployment refused a request right now.
@@ -34,6 +36,23 @@ pub enum Refusal {
 /// mid-stream can never leak capacity.
 pub struct Admission {
     gate: Arc<Gate>,
+}
+
+impl Admission {
+    /// Records a successful call on the deployment's counters, then frees the slot.
+    pub fn succeed(self, now_ms: u64, latency_us: u64, total_tokens: u64) {
+        let gate = &self.gate;
+        let minute = now_ms / 60_000;
+        if gate.success_minute.swap(minute, Ordering::AcqRel) != minute {
+            gate.successes.store(1, Ordering::Release);
+        } else {
+            gate.successes.fetch_add(1, Ordering::AcqRel);
+        }
+        gate.record_latency(latency_us);
+        if total_tokens > 0 {
+            gate.add_tokens(now_ms, total_tokens);
+        }
+    }
 }
 
 impl Drop for Admission {
@@ -54,6 +73,8 @@ impl Gate {
             tpm_minute: AtomicU64::new(0),
             tpm_used: AtomicU64::new(0),
             latency_us: AtomicU64::new(0),
+            success_minute: AtomicU64::new(0),
+            successes: AtomicU32::new(0),
         }
     }
 
@@ -69,6 +90,14 @@ impl Gate {
 
     pub fn latency_us(&self) -> u64 {
         self.latency_us.load(Ordering::Relaxed)
+    }
+
+    pub fn successes_this_minute(&self, now_ms: u64) -> u32 {
+        if self.success_minute.load(Ordering::Acquire) == now_ms / 60_000 {
+            self.successes.load(Ordering::Acquire)
+        } else {
+            0
+        }
     }
 
     pub fn tokens_this_minute(&self, now_ms: u64) -> u64 {
@@ -110,13 +139,14 @@ impl Gate {
         Ok(admission)
     }
 
-    // Writers below are called by the owning deployment actor only.
+    // Writers below: the cooldown is set by the owning deployment actor only; usage figures by
+    // `Admission::succeed`.
 
     pub(crate) fn set_cooldown_until(&self, until_ms: u64) {
         self.cooldown_until_ms.fetch_max(until_ms, Ordering::AcqRel);
     }
 
-    pub(crate) fn add_tokens(&self, now_ms: u64, tokens: u64) {
+    fn add_tokens(&self, now_ms: u64, tokens: u64) {
         let minute = now_ms / 60_000;
         if self.tpm_minute.swap(minute, Ordering::AcqRel) != minute {
             self.tpm_used.store(tokens, Ordering::Release);
@@ -125,7 +155,7 @@ impl Gate {
         }
     }
 
-    pub(crate) fn record_latency(&self, micros: u64) {
+    fn record_latency(&self, micros: u64) {
         let old = self.latency_us.load(Ordering::Relaxed);
         let new = if old == 0 {
             micros.max(1)
@@ -177,7 +207,8 @@ mod tests {
     #[test]
     fn tpm_counts_per_minute() {
         let gate = Arc::new(Gate::new(None, Some(100), 0));
-        gate.add_tokens(1_000, 100);
+        gate.try_admit(1_000).unwrap().succeed(1_000, 10, 100);
+        assert_eq!(gate.successes_this_minute(1_500), 1);
         assert!(matches!(
             gate.try_admit(2_000),
             Err(Refusal::RateLimited { .. })

@@ -501,14 +501,30 @@ mod tests {
                     ..DeploymentSpec::default()
                 });
             }
-            specs.push(GroupSpec { name: name.to_string(), deployments: members });
+            specs.push(GroupSpec {
+                name: name.to_string(),
+                deployments: members,
+            });
         }
-        let gates = deployments.iter().map(|_| Arc::new(Gate::new(None, None, 0))).collect();
-        (Planner { router, groups: specs, deployments }, gates)
+        let gates = deployments
+            .iter()
+            .map(|_| Arc::new(Gate::new(None, None, 0)))
+            .collect();
+        (
+            Planner {
+                router,
+                groups: specs,
+                deployments,
+            },
+            gates,
+        )
     }
 
     fn fail(d: DeploymentIdx, class: ErrorClass) -> Option<AttemptFailure> {
-        Some(AttemptFailure { deployment: d, error: AttemptError::new(class, class.client_status(), "boom") })
+        Some(AttemptFailure {
+            deployment: d,
+            error: AttemptError::new(class, class.client_status(), "boom"),
+        })
     }
 
     fn called(decision: Decision) -> DeploymentIdx {
@@ -522,7 +538,8 @@ mod tests {
     fn fallbacks(pairs: &[(u32, &[u32])]) -> FallbackTable {
         let mut t = FallbackTable::default();
         for (g, targets) in pairs {
-            t.by_group.insert(GroupIdx(*g), targets.iter().map(|x| GroupIdx(*x)).collect());
+            t.by_group
+                .insert(GroupIdx(*g), targets.iter().map(|x| GroupIdx(*x)).collect());
         }
         t
     }
@@ -533,7 +550,8 @@ mod tests {
         for _ in 0..50 {
             let mut p = RequestProgress::new(GroupIdx(0), RequestOverrides::default());
             let first = called(pl.decide(&mut p, None, &gates, 1));
-            let second = called(pl.decide(&mut p, fail(first, ErrorClass::InternalServer), &gates, 1));
+            let second =
+                called(pl.decide(&mut p, fail(first, ErrorClass::InternalServer), &gates, 1));
             assert_ne!(first, second);
             assert_eq!(p.retries(), 1);
         }
@@ -541,22 +559,36 @@ mod tests {
 
     #[test]
     fn single_deployment_backs_off_then_gives_up_without_a_last_sleep() {
-        let (pl, gates) = planner(&[("g", 1)], RouterSpec { num_retries: 2, ..RouterSpec::default() });
+        let (pl, gates) = planner(
+            &[("g", 1)],
+            RouterSpec {
+                num_retries: 2,
+                ..RouterSpec::default()
+            },
+        );
         let mut p = RequestProgress::new(GroupIdx(0), RequestOverrides::default());
         let d = called(pl.decide(&mut p, None, &gates, 1));
         for expected_floor in [0.5, 1.0] {
             match pl.decide(&mut p, fail(d, ErrorClass::InternalServer), &gates, 1) {
-                Decision::Wait(w) => assert!(w.as_secs_f64() >= expected_floor && w.as_secs_f64() < expected_floor + 0.76),
+                Decision::Wait(w) => assert!(
+                    w.as_secs_f64() >= expected_floor && w.as_secs_f64() < expected_floor + 0.76
+                ),
                 _ => panic!("expected a backoff"),
             }
             assert_eq!(called(pl.decide(&mut p, None, &gates, 1)), d);
         }
-        assert!(matches!(pl.decide(&mut p, fail(d, ErrorClass::InternalServer), &gates, 1), Decision::GiveUp(_)));
+        assert!(matches!(
+            pl.decide(&mut p, fail(d, ErrorClass::InternalServer), &gates, 1),
+            Decision::GiveUp(_)
+        ));
     }
 
     #[test]
     fn bad_request_is_not_retried_but_falls_back() {
-        let router = RouterSpec { fallbacks: fallbacks(&[(0, &[1])]), ..RouterSpec::default() };
+        let router = RouterSpec {
+            fallbacks: fallbacks(&[(0, &[1])]),
+            ..RouterSpec::default()
+        };
         let (pl, gates) = planner(&[("a", 2), ("b", 1)], router);
         let mut p = RequestProgress::new(GroupIdx(0), RequestOverrides::default());
         let d = called(pl.decide(&mut p, None, &gates, 1));
@@ -569,20 +601,35 @@ mod tests {
     fn retry_policy_replaces_num_retries_even_for_bad_requests() {
         let mut policy = RetryPolicy::default();
         policy.set(RetryKey::BadRequest, 1);
-        let (pl, gates) = planner(&[("g", 2)], RouterSpec { retry_policy: Some(policy), ..RouterSpec::default() });
+        let (pl, gates) = planner(
+            &[("g", 2)],
+            RouterSpec {
+                retry_policy: Some(policy),
+                ..RouterSpec::default()
+            },
+        );
         let mut p = RequestProgress::new(GroupIdx(0), RequestOverrides::default());
         let d = called(pl.decide(&mut p, None, &gates, 1));
         let d2 = called(pl.decide(&mut p, fail(d, ErrorClass::BadRequest), &gates, 1));
-        assert!(matches!(pl.decide(&mut p, fail(d2, ErrorClass::BadRequest), &gates, 1), Decision::GiveUp(_)));
+        assert!(matches!(
+            pl.decide(&mut p, fail(d2, ErrorClass::BadRequest), &gates, 1),
+            Decision::GiveUp(_)
+        ));
     }
 
     #[test]
     fn request_num_retries_zero_means_one_attempt() {
         let (pl, gates) = planner(&[("g", 2)], RouterSpec::default());
-        let o = RequestOverrides { num_retries: Some(0), ..RequestOverrides::default() };
+        let o = RequestOverrides {
+            num_retries: Some(0),
+            ..RequestOverrides::default()
+        };
         let mut p = RequestProgress::new(GroupIdx(0), o);
         let d = called(pl.decide(&mut p, None, &gates, 1));
-        assert!(matches!(pl.decide(&mut p, fail(d, ErrorClass::InternalServer), &gates, 1), Decision::GiveUp(_)));
+        assert!(matches!(
+            pl.decide(&mut p, fail(d, ErrorClass::InternalServer), &gates, 1),
+            Decision::GiveUp(_)
+        ));
     }
 
     #[test]
@@ -595,7 +642,15 @@ mod tests {
         let (pl, gates) = planner(&[("small", 1), ("other", 1), ("big", 1)], router);
         let mut p = RequestProgress::new(GroupIdx(0), RequestOverrides::default());
         let d = called(pl.decide(&mut p, None, &gates, 1));
-        assert_eq!(called(pl.decide(&mut p, fail(d, ErrorClass::ContextWindowExceeded), &gates, 1)), DeploymentIdx(2));
+        assert_eq!(
+            called(pl.decide(
+                &mut p,
+                fail(d, ErrorClass::ContextWindowExceeded),
+                &gates,
+                1
+            )),
+            DeploymentIdx(2)
+        );
     }
 
     #[test]
@@ -608,7 +663,12 @@ mod tests {
         let (pl, gates) = planner(&[("small", 1), ("big", 1)], router);
         let mut p = RequestProgress::new(GroupIdx(0), RequestOverrides::default());
         let d = called(pl.decide(&mut p, None, &gates, 1));
-        match pl.decide(&mut p, fail(d, ErrorClass::ContextWindowExceeded), &gates, 1) {
+        match pl.decide(
+            &mut p,
+            fail(d, ErrorClass::ContextWindowExceeded),
+            &gates,
+            1,
+        ) {
             Decision::GiveUp(e) => assert_eq!(e.error.class, ErrorClass::ContextWindowExceeded),
             _ => panic!("expected the original error"),
         }
@@ -625,7 +685,12 @@ mod tests {
         let mut p = RequestProgress::new(GroupIdx(0), RequestOverrides::default());
         let mut seen = vec![called(pl.decide(&mut p, None, &gates, 1))];
         loop {
-            match pl.decide(&mut p, fail(*seen.last().unwrap(), ErrorClass::ServiceUnavailable), &gates, 1) {
+            match pl.decide(
+                &mut p,
+                fail(*seen.last().unwrap(), ErrorClass::ServiceUnavailable),
+                &gates,
+                1,
+            ) {
                 Decision::Call { deployment, .. } => seen.push(deployment),
                 Decision::GiveUp(e) => {
                     assert_eq!(e.fallback_errors.len(), 2);
@@ -634,27 +699,44 @@ mod tests {
                 Decision::Wait(_) => panic!("no waits expected"),
             }
         }
-        assert_eq!(seen, vec![DeploymentIdx(0), DeploymentIdx(1), DeploymentIdx(2)]);
+        assert_eq!(
+            seen,
+            vec![DeploymentIdx(0), DeploymentIdx(1), DeploymentIdx(2)]
+        );
     }
 
     #[test]
     fn max_fallbacks_bounds_the_hops() {
-        let router = RouterSpec { num_retries: 0, max_fallbacks: 1, fallbacks: fallbacks(&[(0, &[1]), (1, &[2])]), ..RouterSpec::default() };
+        let router = RouterSpec {
+            num_retries: 0,
+            max_fallbacks: 1,
+            fallbacks: fallbacks(&[(0, &[1]), (1, &[2])]),
+            ..RouterSpec::default()
+        };
         let (pl, gates) = planner(&[("a", 1), ("b", 1), ("c", 1)], router);
         let mut p = RequestProgress::new(GroupIdx(0), RequestOverrides::default());
         let d = called(pl.decide(&mut p, None, &gates, 1));
         let d = called(pl.decide(&mut p, fail(d, ErrorClass::InternalServer), &gates, 1));
-        assert!(matches!(pl.decide(&mut p, fail(d, ErrorClass::InternalServer), &gates, 1), Decision::GiveUp(_)));
+        assert!(matches!(
+            pl.decide(&mut p, fail(d, ErrorClass::InternalServer), &gates, 1),
+            Decision::GiveUp(_)
+        ));
     }
 
     #[test]
     fn all_cooling_is_a_429_with_retry_after_that_falls_back() {
-        let router = RouterSpec { fallbacks: fallbacks(&[(0, &[1])]), ..RouterSpec::default() };
+        let router = RouterSpec {
+            fallbacks: fallbacks(&[(0, &[1])]),
+            ..RouterSpec::default()
+        };
         let (pl, gates) = planner(&[("a", 2), ("b", 1)], router);
         gates[0].set_cooldown_until(5_000);
         gates[1].set_cooldown_until(3_000);
         let mut p = RequestProgress::new(GroupIdx(0), RequestOverrides::default());
-        assert_eq!(called(pl.decide(&mut p, None, &gates, 1_000)), DeploymentIdx(2));
+        assert_eq!(
+            called(pl.decide(&mut p, None, &gates, 1_000)),
+            DeploymentIdx(2)
+        );
         let (pl, gates) = planner(&[("a", 2)], RouterSpec::default());
         gates[0].set_cooldown_until(5_000);
         gates[1].set_cooldown_until(3_000);
@@ -671,7 +753,13 @@ mod tests {
 
     #[test]
     fn lower_order_tier_serves_first_and_the_next_tier_is_a_fallback_hop() {
-        let (mut pl, gates) = planner(&[("g", 2)], RouterSpec { num_retries: 0, ..RouterSpec::default() });
+        let (mut pl, gates) = planner(
+            &[("g", 2)],
+            RouterSpec {
+                num_retries: 0,
+                ..RouterSpec::default()
+            },
+        );
         pl.deployments[0].order = Some(2);
         pl.deployments[1].order = Some(1);
         let mut p = RequestProgress::new(GroupIdx(0), RequestOverrides::default());
@@ -680,26 +768,41 @@ mod tests {
             assert_eq!(called(pl.decide(&mut q, None, &gates, 1)), DeploymentIdx(1));
         }
         let d = called(pl.decide(&mut p, None, &gates, 1));
-        assert_eq!(called(pl.decide(&mut p, fail(d, ErrorClass::InternalServer), &gates, 1)), DeploymentIdx(0));
+        assert_eq!(
+            called(pl.decide(&mut p, fail(d, ErrorClass::InternalServer), &gates, 1)),
+            DeploymentIdx(0)
+        );
         assert_eq!(p.fallbacks(), 1);
     }
 
     #[test]
     fn deployment_max_retries_is_its_own_retry_count() {
-        let (mut pl, gates) = planner(&[("g", 2)], RouterSpec { num_retries: 5, ..RouterSpec::default() });
+        let (mut pl, gates) = planner(
+            &[("g", 2)],
+            RouterSpec {
+                num_retries: 5,
+                ..RouterSpec::default()
+            },
+        );
         for d in &mut pl.deployments {
             d.max_retries = Some(1);
         }
         let mut p = RequestProgress::new(GroupIdx(0), RequestOverrides::default());
         let d = called(pl.decide(&mut p, None, &gates, 1));
         let d = called(pl.decide(&mut p, fail(d, ErrorClass::InternalServer), &gates, 1));
-        assert!(matches!(pl.decide(&mut p, fail(d, ErrorClass::InternalServer), &gates, 1), Decision::GiveUp(_)));
+        assert!(matches!(
+            pl.decide(&mut p, fail(d, ErrorClass::InternalServer), &gates, 1),
+            Decision::GiveUp(_)
+        ));
     }
 
     #[test]
     fn rate_limited_deployments_are_skipped_for_one_with_room() {
         let (pl, _) = planner(&[("g", 2)], RouterSpec::default());
-        let gates = vec![Arc::new(Gate::new(Some(1), None, 0)), Arc::new(Gate::new(None, None, 0))];
+        let gates = vec![
+            Arc::new(Gate::new(Some(1), None, 0)),
+            Arc::new(Gate::new(None, None, 0)),
+        ];
         let _held = gates[0].try_admit(1).unwrap();
         for _ in 0..10 {
             let mut p = RequestProgress::new(GroupIdx(0), RequestOverrides::default());

@@ -1,6 +1,8 @@
 //! The supervisor actor: routes each attempt, and decides retries and fallbacks, by messaging
-//! the deployment actors. One message per attempt from a request handler; the bytes of the
-//! request and its stream never come here.
+//! the deployment actors. It keeps no per-request state (a request's progress travels in its
+//! messages) and reads the deployments' published gates, so the gateway runs one supervisor per
+//! worker thread: routing is a same-thread message, never a queue shared by every core. The
+//! deployment actors stay singletons and alone decide cooldowns.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,16 +17,16 @@ use crate::plan::{AttemptFailure, Decision, FinalError, Planner, RequestProgress
 use crate::spec::DeploymentIdx;
 
 pub struct Supervisor {
-    planner: Planner,
-    gates: Vec<Arc<Gate>>,
-    deployments: Vec<Addr<DeploymentActor>>,
+    planner: Arc<Planner>,
+    gates: Arc<[Arc<Gate>]>,
+    deployments: Arc<[Addr<DeploymentActor>]>,
 }
 
 impl Supervisor {
     pub fn new(
-        planner: Planner,
-        gates: Vec<Arc<Gate>>,
-        deployments: Vec<Addr<DeploymentActor>>,
+        planner: Arc<Planner>,
+        gates: Arc<[Arc<Gate>]>,
+        deployments: Arc<[Addr<DeploymentActor>]>,
     ) -> Self {
         Self {
             planner,
@@ -66,7 +68,8 @@ pub struct Grant {
     pub progress: RequestProgress,
     pub deployment: DeploymentIdx,
     pub admission: Admission,
-    /// Where the handler reports a success (failures go back through the supervisor).
+    /// Where a failure after the first streamed byte is reported (earlier failures go back
+    /// through the supervisor; successes are recorded on the admission).
     pub reporter: Addr<DeploymentActor>,
 }
 

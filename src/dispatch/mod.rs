@@ -11,14 +11,15 @@ use std::time::Instant;
 use actix_web::HttpResponse;
 use serde_json::{Map, Value};
 use switchyard_actors::clock::now_ms;
-use switchyard_actors::deployment::RecordSuccess;
+
 use switchyard_actors::plan::{AttemptFailure, FinalError, RequestOverrides, RequestProgress};
 use switchyard_actors::supervisor::{Grant, NextStep, Step};
 use switchyard_actors::GroupIdx;
 
 use crate::error::GatewayError;
 use crate::providers::openai::Endpoint;
-use crate::state::AppState;
+use crate::state::{AppState, Worker};
+
 use attempt::{Answer, Answered};
 use log::RequestLog;
 use relay::StreamEnd;
@@ -68,12 +69,12 @@ fn final_error(state: &AppState, p: &Prepared, fe: FinalError) -> GatewayError {
     }
 }
 
-pub async fn serve(state: &AppState, client: &awc::Client, p: Prepared) -> HttpResponse {
+pub async fn serve(state: &AppState, worker: &Worker, p: Prepared) -> HttpResponse {
     let mut log = RequestLog::new(&p.call_id, &p.requested_model, p.stream, p.started);
     let mut progress = RequestProgress::new(p.group, p.overrides.clone());
     let mut failure: Option<AttemptFailure> = None;
     loop {
-        let asked = state
+        let asked = worker
             .supervisor
             .send(NextStep {
                 progress,
@@ -116,7 +117,7 @@ pub async fn serve(state: &AppState, client: &awc::Client, p: Prepared) -> HttpR
                 // LiteLLM reports the requested name on a direct answer, the upstream's after a fallback.
                 let rewrite = (next.group() == p.group).then(|| p.requested_model.clone());
                 let attempt_started = Instant::now();
-                match attempt::call(&state.config, client, d, &p, rewrite).await {
+                match attempt::call(&state.config, &worker.client, d, &p, rewrite).await {
                     Ok(Answered { answer, headers }) => {
                         log.deployment = d.id.clone();
                         log.status = 200;
@@ -142,12 +143,8 @@ pub async fn serve(state: &AppState, client: &awc::Client, p: Prepared) -> HttpR
                         }
                         return match answer {
                             Answer::Json { body, usage } => {
-                                reporter.do_send(RecordSuccess {
-                                    now_ms: now_ms(),
-                                    latency_us: attempt_started.elapsed().as_micros() as u64,
-                                    total_tokens: usage.total_tokens,
-                                });
-                                drop(admission);
+                                let latency = attempt_started.elapsed().as_micros() as u64;
+                                admission.succeed(now_ms(), latency, usage.total_tokens);
                                 log.prompt_tokens = usage.prompt_tokens;
                                 log.completion_tokens = usage.completion_tokens;
                                 let total = p.started.elapsed();

@@ -11,7 +11,7 @@ use futures_util::{Stream, StreamExt};
 use serde_json::{json, Value};
 use switchyard_actors::accrual::FailureFacts;
 use switchyard_actors::clock::now_ms;
-use switchyard_actors::deployment::{DeploymentActor, RecordFailure, RecordSuccess};
+use switchyard_actors::deployment::{DeploymentActor, RecordFailure};
 use switchyard_actors::gate::Admission;
 use switchyard_actors::plan::AttemptError;
 use switchyard_actors::ErrorClass;
@@ -24,10 +24,10 @@ use crate::providers::sse::{SseDecoder, SseEvent};
 const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
 
 /// What the relay settles when the stream ends: the deployment's slot and outcome, the log line.
-#[allow(dead_code)]
 pub struct StreamEnd {
-    /// Held, not read: the deployment's in-flight slot is freed when the stream ends.
+    /// The deployment's in-flight slot, freed when the stream ends.
     pub admission: Admission,
+
     pub reporter: Addr<DeploymentActor>,
     pub log: RequestLog,
     pub attempt_started: Instant,
@@ -86,13 +86,15 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
             match next {
                 Err(_) => return Err(timeout_error),
                 Ok(Some(Ok(bytes))) => self.take(&bytes)?,
-                Ok(Some(Err(e))) => return Err(AttemptError::new(
-                    ErrorClass::InternalServer,
-                    500,
-                    format!(
+                Ok(Some(Err(e))) => {
+                    return Err(AttemptError::new(
+                        ErrorClass::InternalServer,
+                        500,
+                        format!(
                         "InternalServerError: upstream stream failed before the first chunk: {e}"
                     ),
-                )),
+                    ))
+                }
                 Ok(None) => {
                     self.finish_decoder()?;
                     if self.queue.is_empty() {
@@ -245,16 +247,16 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
 
     fn succeed(&mut self) {
         self.finished = true;
-        if let Some(mut end) = self.end.take() {
+        if let Some(end) = self.end.take() {
             let usage = self.usage.unwrap_or_default();
+            // Streams are ranked by time to first token, as LiteLLM's latency routing does.
             let ttft = self.first_chunk_at.unwrap_or_else(Instant::now) - end.attempt_started;
-            end.reporter.do_send(RecordSuccess {
-                now_ms: now_ms(),
-                latency_us: ttft.as_micros() as u64,
-                total_tokens: usage.total_tokens,
-            });
-            end.log.prompt_tokens = usage.prompt_tokens;
-            end.log.completion_tokens = usage.completion_tokens;
+            let StreamEnd {
+                admission, mut log, ..
+            } = end;
+            admission.succeed(now_ms(), ttft.as_micros() as u64, usage.total_tokens);
+            log.prompt_tokens = usage.prompt_tokens;
+            log.completion_tokens = usage.completion_tokens;
         }
     }
 

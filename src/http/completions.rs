@@ -8,13 +8,13 @@ use super::request::{authorize, call_id, parse_object, prepare, read_body};
 use crate::dispatch;
 use crate::error::GatewayError;
 use crate::providers::openai::Endpoint;
-use crate::state::AppState;
+use crate::state::{AppState, Worker};
 
 async fn handle(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
-    client: web::Data<awc::Client>,
+    worker: web::Data<Worker>,
     endpoint: Endpoint,
 ) -> HttpResponse {
     let started = Instant::now();
@@ -27,7 +27,7 @@ async fn handle(
     }
     .await;
     match prepared {
-        Ok(p) => dispatch::serve(&state, &client, p).await,
+        Ok(p) => dispatch::serve(&state, &worker, p).await,
         Err(e) => {
             log_rejected(&id, &e);
             e.response(&id)
@@ -50,16 +50,16 @@ pub async fn chat(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
-    client: web::Data<awc::Client>,
+    worker: web::Data<Worker>,
 ) -> HttpResponse {
-    handle(req, payload, state, client, Endpoint::Chat).await
+    handle(req, payload, state, worker, Endpoint::Chat).await
 }
 
 pub async fn embeddings(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
-    client: web::Data<awc::Client>,
+    worker: web::Data<Worker>,
 ) -> HttpResponse {
-    handle(req, payload, state, client, Endpoint::Embeddings).await
+    handle(req, payload, state, worker, Endpoint::Embeddings).await
 }

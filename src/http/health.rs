@@ -14,7 +14,7 @@ use crate::dispatch::attempt::call;
 use crate::dispatch::Prepared;
 use crate::providers::openai::Endpoint;
 use crate::settings::Deployment;
-use crate::state::AppState;
+use crate::state::{AppState, Worker};
 
 pub async fn liveliness(state: web::Data<AppState>) -> HttpResponse {
     if state.draining.load(Ordering::Acquire) {
@@ -79,7 +79,7 @@ fn endpoint_entry(d: &Deployment) -> Map<String, Value> {
 pub async fn probe_all(
     req: HttpRequest,
     state: web::Data<AppState>,
-    client: web::Data<awc::Client>,
+    worker: web::Data<Worker>,
 ) -> HttpResponse {
     let id = call_id(&req);
     if let Err(e) = authorize(&req, &state.config) {
@@ -114,10 +114,10 @@ pub async fn probe_all(
             call_id: id.clone(),
             started: Instant::now(),
         };
-        let client = client.clone();
+        let worker = worker.clone();
         let state = state.clone();
         async move {
-            let result = call(&state.config, &client, d, &prepared, None).await;
+            let result = call(&state.config, &worker.client, d, &prepared, None).await;
             (*d, result.map(|_| ()))
         }
     });

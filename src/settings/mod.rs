@@ -226,20 +226,35 @@ impl GatewayConfig {
                     deployments: Vec::new(),
                 });
             }
-            let mut d = deployment::parse_deployment(Node { value: entry, path: &path }, group, &mut notes)?;
+            let mut d = deployment::parse_deployment(
+                Node {
+                    value: entry,
+                    path: &path,
+                },
+                group,
+                &mut notes,
+            )?;
             if let Some(prev) = deployments.iter().position(|o| o.id == d.id) {
-                let explicit = entry.pointer("/model_info/id").is_some_and(|v| !v.is_null());
+                let explicit = entry
+                    .pointer("/model_info/id")
+                    .is_some_and(|v| !v.is_null());
                 if explicit {
                     return err(
                         &format!("{path}.model_info.id"),
-                        format!("duplicate deployment id \"{}\" (also model_list[{prev}])", d.id),
+                        format!(
+                            "duplicate deployment id \"{}\" (also model_list[{prev}])",
+                            d.id
+                        ),
                     );
                 }
                 // Two identical entries hash alike; a suffix keeps ids unique and still the same
                 // on every instance that loads this config.
                 d.id = format!("{}-{i}", d.id);
                 d.spec.id = d.id.clone();
-                notes.differs(&path, &format!("same parameters as model_list[{prev}]: its id gets the suffix -{i}"));
+                notes.differs(
+                    &path,
+                    &format!("same parameters as model_list[{prev}]: its id gets the suffix -{i}"),
+                );
             }
             groups[group.0 as usize]
                 .deployments

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Switchyard benchmark, one command: bench/run.sh
+# Measures, in one run on this machine: direct to a zero-latency upstream (nginx answering a
+# fixed chat.completion), through an nginx proxy_pass hop (the floor for any proxy hop), and
+# through Switchyard; RPS and p50/p99 at concurrency 1, 16, 64 (wrk), added latency over direct,
+# Switchyard's peak RSS, and time to first streamed chunk (direct vs through Switchyard).
+# Env: DURATION (seconds per cell, default 10), CONCURRENCY (default "1 16 64").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION="${DURATION:-10}"
+CONCURRENCY="${CONCURRENCY:-1 16 64}"
+for tool in nginx wrk python3 curl; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool is required (apt-get install nginx wrk curl)" >&2; exit 1; }
+done
+NGINX="$(command -v nginx)"
+
+cargo build --release --quiet
+BIN="$PWD/target/release/switchyard"
+WORK="$(mktemp -d)"
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for conf in "$WORK"/nginx-*.conf; do
+        [ -f "$conf" ] && "$NGINX" -c "$conf" -p "$WORK" -s stop 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+wait_port() { for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.1; done; echo "bench: port $1 never answered" >&2; exit 1; }
+
+UP_PORT=$(free_port); HOP_PORT=$(free_port); SY_PORT=$(free_port); STREAM_PORT=$(free_port)
+BODY='{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I help you today?"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":9,"total_tokens":18}}'
+
+nginx_conf() { # name, server block
+    cat > "$WORK/nginx-$1.conf" <<CONF
+worker_processes auto;
+pid $WORK/nginx-$1.pid;
+error_log $WORK/nginx-$1.err warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $WORK/body-$1;
+    proxy_temp_path $WORK/proxy-$1;
+    fastcgi_temp_path $WORK/fcgi-$1;
+    uwsgi_temp_path $WORK/uwsgi-$1;
+    scgi_temp_path $WORK/scgi-$1;
+    keepalive_requests 1000000;
+    $2
+}
+CONF
+    "$NGINX" -c "$WORK/nginx-$1.conf" -p "$WORK" 2>/dev/null
+}
+nginx_conf upstream "server { listen 127.0.0.1:$UP_PORT; location / { default_type application/json; return 200 '$BODY'; } }"
+nginx_conf hop "upstream up { server 127.0.0.1:$UP_PORT; keepalive 256; }
+    server { listen 127.0.0.1:$HOP_PORT; location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_buffering off; } }"
+
+cat > "$WORK/config.yaml" <<CONF
+model_list:
+  - model_name: gpt-4o
+    litellm_params:
+      model: openai/gpt-4o
+      api_base: http://127.0.0.1:$UP_PORT/v1
+      api_key: sk-bench-not-a-real-key
+  - model_name: gpt-4o-stream
+    litellm_params:
+      model: openai/gpt-4o
+      api_base: http://127.0.0.1:$STREAM_PORT/v1
+      api_key: sk-bench-not-a-real-key
+CONF
+"$BIN" --config "$WORK/config.yaml" --host 127.0.0.1 --port "$SY_PORT" --workers 2 > "$WORK/switchyard.log" 2>&1 &
+SY_PID=$!; PIDS+=("$SY_PID")
+python3 bench/stream_upstream.py "$STREAM_PORT" > "$WORK/stream.log" 2>&1 &
+PIDS+=("$!")
+wait_port "$UP_PORT"; wait_port "$HOP_PORT"; wait_port "$SY_PORT"; wait_port "$STREAM_PORT"
+
+cat > "$WORK/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer sk-client"
+wrk.body = '{"model":"gpt-4o","messages":[{"role":"user","content":"Hello!"}]}'
+LUA
+
+# wrk's latency lines look like "50%  123.00us"; print milliseconds.
+to_ms() { awk -v v="$1" 'BEGIN { n=v; sub(/[a-z]+$/,"",n); u=v; sub(/^[0-9.]+/,"",u);
+    if (u=="us") n/=1000; else if (u=="s") n*=1000; else if (u=="m") n*=60000; printf "%.3f", n }'; }
+
+declare -A RPS P50 P99
+run_cell() { # target-name url concurrency
+    local threads=2; [ "$3" -lt 2 ] && threads=1
+    local out; out=$(wrk -t"$threads" -c"$3" -d"${DURATION}s" --latency -s "$WORK/post.lua" "$2")
+    if echo "$out" | grep -q "Non-2xx"; then echo "bench: $1 answered errors:"; echo "$out"; exit 1; fi
+    RPS[$1,$3]=$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}')
+    P50[$1,$3]=$(to_ms "$(echo "$out" | awk '$1=="50%" {print $2}')")
+    P99[$1,$3]=$(to_ms "$(echo "$out" | awk '$1=="99%" {print $2}')")
+}
+# Warm every path (connection pools, page cache) before measuring.
+for url in "http://127.0.0.1:$UP_PORT/v1/chat/completions" "http://127.0.0.1:$HOP_PORT/v1/chat/completions" "http://127.0.0.1:$SY_PORT/v1/chat/completions"; do
+    wrk -t1 -c8 -d2s -s "$WORK/post.lua" "$url" >/dev/null
+done
+for c in $CONCURRENCY; do
+    run_cell direct "http://127.0.0.1:$UP_PORT/v1/chat/completions" "$c"
+    run_cell nginx "http://127.0.0.1:$HOP_PORT/v1/chat/completions" "$c"
+    run_cell switchyard "http://127.0.0.1:$SY_PORT/v1/chat/completions" "$c"
+done
+RSS_KB=$(awk '/VmHWM/ {print $2}' "/proc/$SY_PID/status")
+
+STREAM=$(python3 bench/first_chunk.py "http://127.0.0.1:$STREAM_PORT/v1/chat/completions" "http://127.0.0.1:$SY_PORT/v1/chat/completions")
+
+{
+    echo "### Switchyard benchmark ($(nproc) cores, ${DURATION}s per cell, wrk, $(date -u +%Y-%m-%d))"
+    echo
+    echo "| concurrency | target | RPS | p50 ms | p99 ms | added p50 ms | RPS vs nginx hop |"
+    echo "|---|---|---|---|---|---|---|"
+    for c in $CONCURRENCY; do
+        for t in direct nginx switchyard; do
+            added=$(awk -v a="${P50[$t,$c]}" -v b="${P50[direct,$c]}" 'BEGIN {printf "%.3f", a-b}')
+            ratio=$(awk -v a="${RPS[$t,$c]}" -v b="${RPS[nginx,$c]}" 'BEGIN {printf "%.2fx", a/b}')
+            [ "$t" = direct ] && added="-"
+            echo "| $c | $t | ${RPS[$t,$c]} | ${P50[$t,$c]} | ${P99[$t,$c]} | $added | $ratio |"
+        done
+    done
+    echo
+    c=$(echo "$CONCURRENCY" | awk '{print $NF}')
+    echo "At concurrency $c: Switchyard throughput $(awk -v a="${RPS[switchyard,$c]}" -v b="${RPS[nginx,$c]}" 'BEGIN {printf "%.2f", a/b}')x the nginx hop's;" \
+         "added p50 $(awk -v s="${P50[switchyard,$c]}" -v n="${P50[nginx,$c]}" -v d="${P50[direct,$c]}" 'BEGIN { if (n-d <= 0) print "n/a"; else printf "%.2f", (s-d)/(n-d)}')x the nginx hop's added p50."
+    echo "Switchyard peak RSS: $((RSS_KB / 1024)) MB ($RSS_KB kB)."
+    echo "$STREAM"
+} | tee bench/results.md
