@@ -1,28 +1,42 @@
 //! Logs through tracing-subscriber: human-readable by default, JSON lines with `json_logs: true`.
 
-use tracing_subscriber::EnvFilter;
+use std::str::FromStr;
+
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::settings::notes::NoteKind;
 use crate::settings::GatewayConfig;
 
-pub fn init(json: bool, verbose: bool) {
+/// `SWITCHYARD_LOG` (or `RUST_LOG`) in the usual `level,target=level` form. A static `Targets`
+/// filter, not `EnvFilter`: the request path logs a line per request, and matching span-aware
+/// directives on each one cost more than formatting it.
+fn filter(verbose: bool) -> Targets {
     let default = if verbose { "debug" } else { "info" };
-    let filter = EnvFilter::try_from_env("SWITCHYARD_LOG")
-        .or_else(|_| EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stdout);
+    ["SWITCHYARD_LOG", "RUST_LOG"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find_map(|spec| Targets::from_str(&spec).ok())
+        .unwrap_or_else(|| Targets::from_str(default).unwrap_or_default())
+}
+
+pub fn init(json: bool, verbose: bool) {
+    let registry = tracing_subscriber::registry().with(filter(verbose));
     if json {
-        builder
+        let layer = tracing_subscriber::fmt::layer()
             .json()
             .flatten_event(true)
             .with_current_span(false)
-            .init();
+            .with_span_list(false)
+            .with_writer(std::io::stdout);
+        registry.with(layer).init();
     } else {
-        builder.with_ansi(false).init();
+        registry.with(tracing_subscriber::fmt::layer().with_ansi(false).with_writer(std::io::stdout)).init();
     }
 }
+
+
 
 /// Start-up warnings for keys that will not do what a LiteLLM user might expect.
 pub fn report_notes(cfg: &GatewayConfig) {
