@@ -32,11 +32,15 @@ pub fn init(json: bool, verbose: bool) {
             .with_writer(std::io::stdout);
         registry.with(layer).init();
     } else {
-        registry.with(tracing_subscriber::fmt::layer().with_ansi(false).with_writer(std::io::stdout)).init();
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(std::io::stdout),
+            )
+            .init();
     }
 }
-
-
 
 /// Start-up warnings for keys that will not do what a LiteLLM user might expect.
 pub fn report_notes(cfg: &GatewayConfig) {

@@ -5,14 +5,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::stream::LocalBoxStream;
 use futures_util::StreamExt;
-use serde_json::Value;
 use switchyard_actors::plan::AttemptError;
 use switchyard_actors::ErrorClass;
 
 use super::relay::{Relay, StreamEnd};
 use super::usage::Usage;
 use super::Prepared;
-use crate::providers::mock;
+use crate::providers::{mock, rewrite};
+
 use crate::providers::openai::{self, Endpoint};
 use crate::settings::{Deployment, GatewayConfig};
 
@@ -113,7 +113,8 @@ pub async fn call(
     let deadline = tokio::time::Instant::now() + budget;
     let drop_params = p.drop_params.or(d.drop_params).unwrap_or(cfg.drop_params);
     let body = openai::body(d, p.endpoint, &p.body, drop_params);
-    let bytes = serde_json::to_vec(&Value::Object(body)).unwrap_or_default();
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+
     let mut req = client
         .post(openai::url(d, p.endpoint))
         .timeout(budget)
@@ -166,23 +167,19 @@ pub async fn call(
         }
         Ok(Ok(b)) => b,
     };
-    let mut v: Value = serde_json::from_slice(&body).map_err(|e| {
-        AttemptError::new(
+    let Some((body, usage)) = rewrite::rewrite(&body, rewrite_model.as_deref()) else {
+        return Err(AttemptError::new(
             ErrorClass::InternalServer,
             500,
             format!(
-                "InternalServerError: {} - upstream answered invalid JSON: {e}",
+                "InternalServerError: {} - upstream answered something other than a JSON object",
                 d.provider.exception_label()
             ),
-        )
-    })?;
-    let usage = Usage::from_response(&v).unwrap_or_default();
-    if let (Some(name), Some(model)) = (rewrite_model, v.get_mut("model")) {
-        *model = Value::String(name);
-    }
+        ));
+    };
     Ok(Answered {
         answer: Answer::Json {
-            body: Bytes::from(serde_json::to_vec(&v).unwrap_or_default()),
+            body: Bytes::from(body),
             usage,
         },
         headers,

@@ -3,6 +3,7 @@
 
 pub mod mock;
 pub mod openai;
+pub mod rewrite;
 pub mod sse;
 
 /// The provider named by the prefix of `litellm_params.model`.

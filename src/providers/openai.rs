@@ -162,32 +162,56 @@ fn supported(d: &Deployment, endpoint: Endpoint, key: &str) -> bool {
 
 /// The body sent upstream: the client's (router-only fields already removed), the deployment's
 /// model name and default params, minus what `drop_params` / `additional_drop_params` drop.
-pub fn body(
-    d: &Deployment,
+/// It borrows the client's values: a retry or fallback re-serialises, never deep-copies.
+pub struct UpstreamBody<'a> {
+    d: &'a Deployment,
     endpoint: Endpoint,
-    client: &Map<String, Value>,
+    client: &'a Map<String, Value>,
     drop_params: bool,
-) -> Map<String, Value> {
-    let mut out = Map::with_capacity(client.len() + d.default_params.len());
-    for (k, v) in client {
-        if k == "model" {
-            continue;
-        }
-        if drop_params && !supported(d, endpoint, k) {
-            continue;
-        }
-        if d.additional_drop_params.iter().any(|p| p == k) {
-            continue;
-        }
-        out.insert(k.clone(), v.clone());
+}
+
+impl UpstreamBody<'_> {
+    fn keep(&self, key: &str) -> bool {
+        key != "model"
+            && !(self.drop_params && !supported(self.d, self.endpoint, key))
+            && !self.d.additional_drop_params.iter().any(|p| p == key)
     }
-    for (k, v) in &d.default_params {
-        if !out.contains_key(k) && !(drop_params && !supported(d, endpoint, k)) {
-            out.insert(k.clone(), v.clone());
-        }
+
+    fn entries(&self) -> impl Iterator<Item = (&str, &Value)> + '_ {
+        let client = self.client.iter().filter(|(k, _)| self.keep(k));
+        let defaults = self
+            .d
+            .default_params
+            .iter()
+            .filter(|(k, _)| !self.client.contains_key(*k) && self.keep(k));
+        client.chain(defaults).map(|(k, v)| (k.as_str(), v))
     }
-    out.insert("model".into(), Value::String(d.upstream_model.clone()));
-    out
+}
+
+impl serde::Serialize for UpstreamBody<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        for (k, v) in self.entries() {
+            map.serialize_entry(k, v)?;
+        }
+        map.serialize_entry("model", &self.d.upstream_model)?;
+        map.end()
+    }
+}
+
+pub fn body<'a>(
+    d: &'a Deployment,
+    endpoint: Endpoint,
+    client: &'a Map<String, Value>,
+    drop_params: bool,
+) -> UpstreamBody<'a> {
+    UpstreamBody {
+        d,
+        endpoint,
+        client,
+        drop_params,
+    }
 }
 
 /// Phrases OpenAI-compatible servers use for prompts over the context window
