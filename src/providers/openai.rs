@@ -172,9 +172,8 @@ pub struct UpstreamBody<'a> {
 
 impl UpstreamBody<'_> {
     fn keep(&self, key: &str) -> bool {
-        key != "model"
-            && !(self.drop_params && !supported(self.d, self.endpoint, key))
-            && !self.d.additional_drop_params.iter().any(|p| p == key)
+        let supported_here = !self.drop_params || supported(self.d, self.endpoint, key);
+        key != "model" && supported_here && !self.d.additional_drop_params.iter().any(|p| p == key)
     }
 
     fn entries(&self) -> impl Iterator<Item = (&str, &Value)> + '_ {
@@ -301,7 +300,20 @@ pub fn classify(
     retry_after: Option<f64>,
 ) -> AttemptError {
     let message = scrub(&error_message(body), d);
-    let lower = message.to_ascii_lowercase();
+    // Servers put the telling word in the message, the code or the type, depending on who wrote them.
+    let code = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("error").cloned())
+        .map(|e| {
+            format!(
+                "{} {}",
+                e.get("code").unwrap_or(&Value::Null),
+                e.get("type").unwrap_or(&Value::Null)
+            )
+        })
+        .unwrap_or_default();
+    let lower = format!("{message} {code}").to_ascii_lowercase();
+
     let mut class = ErrorClass::from_status(status);
     if class != ErrorClass::Authentication && class != ErrorClass::PermissionDenied {
         if CONTEXT_PHRASES.iter().any(|p| lower.contains(p)) && status < 500 {
@@ -348,4 +360,122 @@ pub fn timeout_error(d: &Deployment, seconds: f64) -> AttemptError {
             d.id
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::GatewayConfig;
+
+    fn deployment(model: &str, extra: &str) -> Deployment {
+        let yaml = format!(
+            "model_list:\n  - model_name: g\n    litellm_params:\n      model: {model}\n      api_key: sk-live-abcdefghijklmnopqrstuvwxyz\n      api_base: http://127.0.0.1:9/v1\n{extra}"
+        );
+        let tree: Value = config::Config::builder()
+            .add_source(config::File::from_str(&yaml, config::FileFormat::Yaml))
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .unwrap();
+        GatewayConfig::from_tree(tree, "test")
+            .unwrap()
+            .deployments
+            .remove(0)
+    }
+
+    fn body_json(d: &Deployment, client: &str, drop: bool) -> Value {
+        let client: Map<String, Value> = serde_json::from_str(client).unwrap();
+        serde_json::to_value(body(d, Endpoint::Chat, &client, drop)).unwrap()
+    }
+
+    #[test]
+    fn classifies_by_status_and_message() {
+        let d = deployment("openai/gpt-4o", "");
+        let ctx = classify(
+            &d,
+            400,
+            br#"{"error":{"message":"This model's maximum context length is 8192 tokens"}}"#,
+            None,
+        );
+        assert_eq!(ctx.class, ErrorClass::ContextWindowExceeded);
+        let sglang = classify(&d, 400, br#"{"object":"error","message":"The input (9000 tokens) is longer than the model's context length (8192 tokens)."}"#, None);
+        assert_eq!(sglang.class, ErrorClass::ContextWindowExceeded);
+        assert_eq!(
+            classify(
+                &d,
+                400,
+                br#"{"error":{"code":"content_policy_violation","message":"x"}}"#,
+                None
+            )
+            .class,
+            ErrorClass::ContentPolicyViolation
+        );
+        assert_eq!(
+            classify(&d, 429, b"slow down", Some(2.0)).retry_after,
+            Some(2.0)
+        );
+        assert_eq!(
+            classify(&d, 503, b"", None).class,
+            ErrorClass::ServiceUnavailable
+        );
+        assert_eq!(
+            classify(&d, 401, br#"{"error":{"message":"bad key"}}"#, None).class,
+            ErrorClass::Authentication
+        );
+        assert_eq!(classify(&d, 422, b"{}", None).status, 400);
+    }
+
+    #[test]
+    fn errors_never_carry_the_key() {
+        let d = deployment("openai/gpt-4o", "");
+        let e = classify(&d, 401, br#"{"error":{"message":"Incorrect API key provided: sk-live-abcdefghijklmnopqrstuvwxyz"}}"#, None);
+        assert!(!e.message.contains("abcdefghijklmnop"), "{}", e.message);
+        let other = scrub("leaked sk-proj-ZZZZZZZZZZZZZZZZZZZZZZZZ here", &d);
+        assert!(!other.contains("ZZZZZZZZZZZZ"), "{other}");
+    }
+
+    #[test]
+    fn drop_params_drops_only_unsupported_keys() {
+        let d = deployment("openai/gpt-4o", "");
+        let client = r#"{"model":"g","messages":[],"temperature":0.2,"top_k":5}"#;
+        let kept = body_json(&d, client, false);
+        assert_eq!(kept["top_k"], 5);
+        assert_eq!(kept["model"], "gpt-4o");
+        let dropped = body_json(&d, client, true);
+        assert!(dropped.get("top_k").is_none());
+        assert_eq!(dropped["temperature"], 0.2);
+    }
+
+    #[test]
+    fn vllm_extras_survive_drop_params_and_defaults_apply() {
+        let d = deployment(
+            "hosted_vllm/Qwen/Qwen3-0.6B",
+            "      temperature: 0\n      additional_drop_params: [user]\n",
+        );
+        let b = body_json(
+            &d,
+            r#"{"model":"g","messages":[],"top_k":5,"user":"u","chat_template_kwargs":{"enable_thinking":false}}"#,
+            true,
+        );
+        assert_eq!(b["model"], "Qwen/Qwen3-0.6B");
+        assert_eq!(b["top_k"], 5);
+        assert_eq!(b["temperature"], 0);
+        assert!(b.get("user").is_none());
+        assert_eq!(b["chat_template_kwargs"]["enable_thinking"], false);
+    }
+
+    #[test]
+    fn urls_and_headers_per_provider() {
+        let d = deployment("openai/gpt-4o", "");
+        assert_eq!(
+            url(&d, Endpoint::Chat),
+            "http://127.0.0.1:9/v1/chat/completions"
+        );
+        assert_eq!(headers(&d)[0].0, "authorization");
+        let az = deployment("azure/my-deploy", "      api_version: \"2024-10-21\"\n");
+        assert_eq!(
+            url(&az, Endpoint::Embeddings),
+            "http://127.0.0.1:9/v1/openai/deployments/my-deploy/embeddings?api-version=2024-10-21"
+        );
+        assert_eq!(headers(&az)[0].0, "api-key");
+    }
 }
