@@ -1,0 +1,29 @@
+//! Shared test harness: scriptable mock upstreams and a real gateway process, on loopback.
+#![allow(dead_code)]
+
+pub mod gateway;
+pub mod mock;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A port free right now on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind loopback")
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+static TEMP: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh directory for one test's files.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let n = TEMP.fetch_add(1, Ordering::Relaxed);
+    let dir =
+        std::env::temp_dir().join(format!("switchyard-test-{}-{tag}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create temp dir");
+    dir
+}
