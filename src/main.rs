@@ -1,5 +1,6 @@
 //! Switchyard: an LLM gateway that serves LiteLLM `config.yaml` files unchanged.
 
+mod cache;
 mod cli;
 mod dispatch;
 mod error;
@@ -70,6 +71,8 @@ fn main() -> ExitCode {
                 }
             };
             telemetry::init(cfg.json_logs, cfg.verbose);
+            // Redis TLS (`rediss://`) uses rustls' process-wide provider; ours is ring.
+            let _ = rustls::crypto::ring::default_provider().install_default();
             tracing::info!(config = %cfg.source, groups = cfg.groups.len(), deployments = cfg.deployments.len(), "config loaded");
             telemetry::report_notes(&cfg);
             let workers = args

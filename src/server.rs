@@ -13,6 +13,7 @@ use switchyard_actors::gate::Gate;
 use switchyard_actors::plan::Planner;
 use switchyard_actors::supervisor::Supervisor;
 
+use crate::cache::{SharedCache, WorkerCache};
 use crate::http;
 use crate::settings::GatewayConfig;
 use crate::state::{AppState, Worker};
@@ -121,12 +122,24 @@ async fn wait_for_stop_signal() {
 
 pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()> {
     let router = start_router(&cfg);
+    let cache = match cfg.cache.clone().map(SharedCache::start).transpose() {
+        Ok(c) => c,
+        Err(e) => return Err(std::io::Error::other(format!("cache: {e}"))),
+    };
+    if let Some(c) = &cache {
+        tracing::info!(
+            cache = c.settings.kind(),
+            ttl_s = c.settings.ttl,
+            "response cache on"
+        );
+    }
     let draining = Arc::new(AtomicBool::new(false));
     let state = web::Data::new(AppState {
         config: Arc::new(cfg),
         gates: router.gates.to_vec(),
         draining: draining.clone(),
         instance_id: opts.instance_id.clone(),
+        cache: cache.clone(),
     });
     let tls = tls_config();
     let server = HttpServer::new(move || {
@@ -135,6 +148,7 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
         let worker = Worker {
             client: upstream_client(tls.clone()),
             supervisor: Supervisor::new(r.planner, r.gates, r.deployments).start(),
+            cache: cache.clone().map(WorkerCache::new),
         };
         App::new()
             .app_data(state.clone())

@@ -7,6 +7,7 @@ use actix::Addr;
 use switchyard_actors::gate::Gate;
 use switchyard_actors::supervisor::Supervisor;
 
+use crate::cache::{SharedCache, WorkerCache};
 use crate::settings::GatewayConfig;
 
 pub struct AppState {
@@ -17,10 +18,12 @@ pub struct AppState {
     pub draining: Arc<AtomicBool>,
     /// Names this instance in `x-switchyard-instance`, so clients see which one answered.
     pub instance_id: String,
+    pub cache: Option<Arc<SharedCache>>,
 }
 
 /// What one worker thread owns: its upstream client (connection pool) and its supervisor.
 pub struct Worker {
     pub client: awc::Client,
     pub supervisor: Addr<Supervisor>,
+    pub cache: Option<WorkerCache>,
 }

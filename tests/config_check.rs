@@ -133,10 +133,16 @@ fn legacy_config_flags_each_surprise() {
     assert!(stdout.contains("max_retries: honoured"), "{stdout}");
     assert!(stdout.contains("allowed_fails: counts as 3"), "{stdout}");
     assert!(
-        stdout.contains("cache_params: top-level cache_params is read"),
+        stdout.contains("cache_params: top-level cache_params is honoured"),
         "{stdout}"
     );
     assert!(stdout.contains("read as a one-item list"), "{stdout}");
+    assert!(stdout.contains("cache: redis redis://"), "{stdout}");
+    assert!(stdout.contains("ttl 36000s, namespace litellm"), "{stdout}");
+    assert!(
+        !stdout.contains(&value_for("REDIS_PASSWORD")),
+        "the Redis password is never printed"
+    );
 }
 
 #[test]

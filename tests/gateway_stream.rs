@@ -2,6 +2,8 @@
 
 mod common;
 
+use common::stream_content as content;
+
 use std::time::Duration;
 
 use common::gateway::Gateway;
@@ -23,19 +25,6 @@ fn config(mocks: &[(&str, &MockUpstream)], extra: &str) -> String {
     }
     yaml.push_str(extra);
     yaml
-}
-
-fn content(events: &[String]) -> String {
-    events
-        .iter()
-        .filter(|e| e.as_str() != "[DONE]")
-        .filter_map(|e| serde_json::from_str::<Value>(e).ok())
-        .filter_map(|v| {
-            v["choices"][0]["delta"]["content"]
-                .as_str()
-                .map(str::to_string)
-        })
-        .collect()
 }
 
 #[test]

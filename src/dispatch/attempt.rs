@@ -147,7 +147,8 @@ pub async fn call(
         return Err(openai::classify(d, status, &body, retry_after));
     }
     if p.stream && p.endpoint == Endpoint::Chat {
-        let mut relay = Relay::new(resp, budget, rewrite_model);
+        let hide_usage = p.collect_stream && !p.include_usage;
+        let mut relay = Relay::new(resp, budget, rewrite_model, p.collect_stream, hide_usage);
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         relay
             .first_event(left, openai::timeout_error(d, seconds))

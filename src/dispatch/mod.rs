@@ -2,6 +2,7 @@
 //! and repeat until an answer or a final error. Bytes never go through the actors.
 
 pub mod attempt;
+pub mod cached;
 pub mod log;
 pub mod relay;
 pub mod usage;
@@ -16,13 +17,15 @@ use switchyard_actors::plan::{AttemptFailure, FinalError, RequestOverrides, Requ
 use switchyard_actors::supervisor::{Grant, NextStep, Step};
 use switchyard_actors::GroupIdx;
 
+use crate::cache::control::CacheControl;
+use crate::cache::entry::has_output;
 use crate::error::GatewayError;
 use crate::providers::openai::Endpoint;
 use crate::state::{AppState, Worker};
 
 use attempt::{Answer, Answered};
 use log::RequestLog;
-use relay::StreamEnd;
+use relay::{PendingStore, StreamEnd};
 
 /// A validated client request, ready to route.
 pub struct Prepared {
@@ -39,6 +42,9 @@ pub struct Prepared {
     pub stream_timeout: Option<f64>,
     pub mock_response: Option<String>,
     pub drop_params: Option<bool>,
+    pub cache_control: CacheControl,
+    /// Set when a streamed answer must be assembled for the cache as it is relayed.
+    pub collect_stream: bool,
     pub call_id: String,
     pub started: Instant,
 }
@@ -69,7 +75,35 @@ fn final_error(state: &AppState, p: &Prepared, fe: FinalError) -> GatewayError {
     }
 }
 
-pub async fn serve(state: &AppState, worker: &Worker, p: Prepared) -> HttpResponse {
+pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpResponse {
+    let plan = match (&worker.cache, state.cache.as_ref()) {
+        (Some(_), Some(shared)) => shared.plan(state.config.group_name(p.group), &p),
+        _ => None,
+    };
+    if let (Some(plan), Some(cache)) = (&plan, &worker.cache) {
+        if plan.lookup {
+            if let Some(bytes) = cache.lookup(plan).await {
+                if let Some(resp) = cached::respond(state, &p, plan, &bytes) {
+                    return resp;
+                }
+            }
+        }
+        p.collect_stream = plan.store && p.stream;
+        if p.collect_stream && !p.include_usage {
+            // The stored answer needs its usage; the relay hides the usage chunk from a client
+            // that did not ask for it.
+            p.body.insert(
+                "stream_options".into(),
+                serde_json::json!({"include_usage": true}),
+            );
+        }
+    }
+    // Only an answer from the requested group is stored: a fallback's answer is a stand-in.
+    let store_plan = |served: GroupIdx| {
+        plan.as_ref()
+            .filter(|pl| pl.store && served == p.group)
+            .zip(worker.cache.as_ref())
+    };
     let mut log = RequestLog::new(&p.call_id, &p.requested_model, p.stream, p.started);
     let mut progress = RequestProgress::new(p.group, p.overrides.clone());
     let mut failure: Option<AttemptFailure> = None;
@@ -138,11 +172,19 @@ pub async fn serve(state: &AppState, worker: &Worker, p: Prepared) -> HttpRespon
                                 next.fallbacks().to_string(),
                             ))
                             .insert_header(("x-switchyard-instance", state.instance_id.as_str()));
+                        if plan.is_some() {
+                            resp.insert_header(("x-switchyard-cache", "miss"));
+                        }
                         for (k, v) in headers {
                             resp.insert_header((k, v));
                         }
                         return match answer {
                             Answer::Json { body, usage } => {
+                                if let Some((pl, cache)) = store_plan(next.group()) {
+                                    if has_output(p.endpoint, &body) {
+                                        cache.store(pl.key.clone(), &body, pl.ttl);
+                                    }
+                                }
                                 let latency = attempt_started.elapsed().as_micros() as u64;
                                 admission.succeed(now_ms(), latency, usage.total_tokens);
                                 log.prompt_tokens = usage.prompt_tokens;
@@ -170,6 +212,13 @@ pub async fn serve(state: &AppState, worker: &Worker, p: Prepared) -> HttpRespon
                                     log,
                                     attempt_started,
                                     client_timeout: p.overrides.client_timeout,
+                                    store: store_plan(next.group()).map(|(pl, cache)| {
+                                        PendingStore {
+                                            cache: cache.clone(),
+                                            key: pl.key.clone(),
+                                            ttl: pl.ttl,
+                                        }
+                                    }),
                                 };
                                 resp.insert_header((
                                     "content-type",

@@ -18,6 +18,8 @@ use switchyard_actors::ErrorClass;
 
 use super::log::RequestLog;
 use super::usage::Usage;
+use crate::cache::entry::StreamCollector;
+use crate::cache::WorkerCache;
 use crate::providers::sse::{SseDecoder, SseEvent};
 
 /// Largest single SSE event accepted from an upstream.
@@ -32,6 +34,14 @@ pub struct StreamEnd {
     pub log: RequestLog,
     pub attempt_started: Instant,
     pub client_timeout: bool,
+    /// Where the assembled answer goes once the stream has completed.
+    pub store: Option<PendingStore>,
+}
+
+pub struct PendingStore {
+    pub cache: WorkerCache,
+    pub key: String,
+    pub ttl: f64,
 }
 
 pub struct Relay<S> {
@@ -46,6 +56,10 @@ pub struct Relay<S> {
     usage: Option<Usage>,
     first_chunk_at: Option<Instant>,
     end: Option<StreamEnd>,
+    /// Assembles the answer for the cache while it is relayed.
+    collector: Option<StreamCollector>,
+    /// The gateway asked the upstream for usage the client did not ask for: keep it to itself.
+    hide_usage: bool,
 }
 
 type UpstreamItem = Result<Bytes, awc::error::PayloadError>;
@@ -57,7 +71,13 @@ pub fn error_event(class: ErrorClass, message: &str) -> Bytes {
 }
 
 impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
-    pub fn new(upstream: S, idle: Duration, rewrite_model: Option<String>) -> Self {
+    pub fn new(
+        upstream: S,
+        idle: Duration,
+        rewrite_model: Option<String>,
+        collect: bool,
+        hide_usage: bool,
+    ) -> Self {
         Self {
             upstream,
             decoder: SseDecoder::new(MAX_EVENT_BYTES),
@@ -70,6 +90,8 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
             usage: None,
             first_chunk_at: None,
             end: None,
+            collector: collect.then(StreamCollector::default),
+            hide_usage,
         }
     }
 
@@ -175,6 +197,27 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
         if let Some(u) = Usage::from_response(&chunk) {
             self.usage = Some(u);
         }
+        if let Some(c) = &mut self.collector {
+            c.add(&chunk);
+        }
+        if self.hide_usage && chunk.get("usage").is_some_and(|u| !u.is_null()) {
+            let no_choices = chunk
+                .get("choices")
+                .and_then(Value::as_array)
+                .is_none_or(Vec::is_empty);
+            if no_choices {
+                return Ok(());
+            }
+            if let Some(obj) = chunk.as_object_mut() {
+                obj.remove("usage");
+            }
+            if let (Some(name), Some(model)) = (&self.rewrite_model, chunk.get_mut("model")) {
+                *model = Value::String(name.clone());
+            }
+            self.queue
+                .push_back(Bytes::from(format!("data: {chunk}\n\n")));
+            return Ok(());
+        }
         let out = match (&self.rewrite_model, chunk.get_mut("model")) {
             (Some(name), Some(model)) => {
                 *model = Value::String(name.clone());
@@ -252,8 +295,16 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
             // Streams are ranked by time to first token, as LiteLLM's latency routing does.
             let ttft = self.first_chunk_at.unwrap_or_else(Instant::now) - end.attempt_started;
             let StreamEnd {
-                admission, mut log, ..
+                admission,
+                mut log,
+                store,
+                ..
             } = end;
+            if let (Some(store), Some(collector)) = (store, self.collector.take()) {
+                if let Some(answer) = collector.finish() {
+                    store.cache.store(store.key, &answer, store.ttl);
+                }
+            }
             admission.succeed(now_ms(), ttft.as_micros() as u64, usage.total_tokens);
             log.prompt_tokens = usage.prompt_tokens;
             log.completion_tokens = usage.completion_tokens;

@@ -36,7 +36,8 @@ pub async fn readiness(state: web::Data<AppState>) -> HttpResponse {
     let body = json!({
         "status": if draining { "shutting_down" } else { "healthy" },
         "db": "Not connected",
-        "cache": null,
+        "cache": state.cache.as_ref().map(|c| c.settings.kind()),
+        "cache_health": state.cache.as_ref().map(|c| c.report()),
         "switchyard_version": env!("CARGO_PKG_VERSION"),
         "instance": state.instance_id,
         "deployments": state.config.deployments.len(),
@@ -111,6 +112,8 @@ pub async fn probe_all(
             stream_timeout: None,
             mock_response: None,
             drop_params: None,
+            cache_control: Default::default(),
+            collect_stream: false,
             call_id: id.clone(),
             started: Instant::now(),
         };

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use switchyard_actors::plan::RequestOverrides;
 use switchyard_actors::GroupIdx;
 
+use crate::cache::control::CacheControl;
 use crate::dispatch::Prepared;
 use crate::error::GatewayError;
 use crate::providers::openai::Endpoint;
@@ -343,6 +344,7 @@ pub fn prepare(
             body.entry(k).or_insert(v);
         }
     }
+    let cache_control = CacheControl::from_body(&body)?;
     body.retain(|k, _| !ROUTER_ONLY_FIELDS.contains(&k.as_str()));
     Ok(Prepared {
         endpoint,
@@ -356,6 +358,8 @@ pub fn prepare(
         stream_timeout,
         mock_response,
         drop_params,
+        cache_control,
+        collect_stream: false,
         call_id,
         started,
     })

@@ -1,6 +1,7 @@
 //! The gateway's configuration: LiteLLM's `config.yaml`, loaded unchanged, validated once at
 //! start-up into typed settings so the request path never meets an invalid state.
 
+pub mod cache;
 pub mod deployment;
 pub mod load;
 pub mod notes;
@@ -57,10 +58,10 @@ const LITELLM_KEYS: &[&str] = &[
     "default_fallbacks",
     "allowed_fails",
     "max_fallbacks",
-];
-const LITELLM_KEYS_NOT_USED: &[&str] = &[
     "cache",
     "cache_params",
+];
+const LITELLM_KEYS_NOT_USED: &[&str] = &[
     "modify_params",
     "success_callback",
     "failure_callback",
@@ -136,6 +137,7 @@ pub struct GatewayConfig {
     pub verbose: bool,
     pub master_key: Option<Secret>,
     pub max_request_bytes: usize,
+    pub cache: Option<cache::CacheSettings>,
     pub notes: Vec<notes::Note>,
 }
 
@@ -195,12 +197,7 @@ impl GatewayConfig {
             GENERAL_KEYS,
             GENERAL_KEYS_NOT_USED,
         );
-        if root.contains_key("cache_params") {
-            notes.differs(
-                "cache_params",
-                "top-level cache_params is read (LiteLLM ignores it); the response cache is not implemented yet",
-            );
-        }
+        let cache = cache::cache_settings(root, litellm, &env, &mut notes)?;
 
         let Some(list) = Field::of(root, "", "model_list").list()? else {
             return err("model_list", "required: a list of deployments");
@@ -323,6 +320,7 @@ impl GatewayConfig {
             verbose: l("set_verbose").bool()?.unwrap_or(false),
             master_key,
             max_request_bytes: (max_mb * 1024.0 * 1024.0) as usize,
+            cache,
             notes: notes.0,
         })
     }

@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use super::cache::CacheBackend;
 use super::notes::NoteKind;
 use super::GatewayConfig;
 
@@ -122,6 +123,7 @@ pub fn render(cfg: &GatewayConfig) -> String {
             |k| format!("master_key {}", k.masked())
         )
     );
+    let _ = writeln!(out, "cache: {}", cache_line(cfg));
     for (kind, title) in [
         (NoteKind::Unknown, "ignored keys"),
         (NoteKind::NotUsed, "accepted without effect"),
@@ -140,4 +142,34 @@ pub fn render(cfg: &GatewayConfig) -> String {
         }
     }
     out
+}
+
+fn cache_line(cfg: &GatewayConfig) -> String {
+    let Some(c) = &cfg.cache else {
+        return "off".into();
+    };
+    let backend = match &c.backend {
+        CacheBackend::Local { max_items, .. } => format!("local (in-process, {max_items} entries)"),
+        CacheBackend::Redis(t) => format!("redis {}", t.display),
+    };
+    let calls: Vec<&str> = [("chat", c.chat), ("embeddings", c.embeddings)]
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(n, _)| *n)
+        .collect();
+    format!(
+        "{backend}, ttl {}s, namespace {}, {}, {}",
+        c.ttl,
+        c.namespace.as_deref().unwrap_or("none"),
+        if calls.is_empty() {
+            "no call types".to_string()
+        } else {
+            calls.join("+")
+        },
+        if c.default_on {
+            "default_on"
+        } else {
+            "default_off (requests opt in)"
+        }
+    )
 }

@@ -3,6 +3,7 @@
 
 pub mod gateway;
 pub mod mock;
+pub mod redis;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -26,4 +27,17 @@ pub fn temp_dir(tag: &str) -> PathBuf {
         std::env::temp_dir().join(format!("switchyard-test-{}-{tag}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create temp dir");
     dir
+}
+
+/// The text a stream's SSE events carry (first choice's content deltas, in order).
+pub fn stream_content(events: &[String]) -> String {
+    events
+        .iter()
+        .filter_map(|e| serde_json::from_str::<serde_json::Value>(e).ok())
+        .filter_map(|v| {
+            v["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .collect()
 }

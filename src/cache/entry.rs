@@ -1,0 +1,427 @@
+//! What a cache entry holds and how it comes back out.
+//! Stored value: `{"timestamp": <unix seconds>, "response": <the answer as JSON>}` (LiteLLM's
+//! shape, with the answer as an object rather than a string, readable with `redis-cli GET`).
+//! A streamed answer is assembled into one `chat.completion` when it completes; a streamed hit
+//! is replayed as SSE chunks, a word per chunk as LiteLLM does.
+
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{json, Map, Value};
+
+use crate::providers::openai::Endpoint;
+
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+pub fn encode(response: &[u8], now: f64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(response.len() + 40);
+    out.extend_from_slice(b"{\"timestamp\":");
+    out.extend_from_slice(format!("{now:.3}").as_bytes());
+    out.extend_from_slice(b",\"response\":");
+    out.extend_from_slice(response);
+    out.push(b'}');
+    out
+}
+
+#[derive(Deserialize)]
+pub struct Stored<'a> {
+    pub timestamp: f64,
+    #[serde(borrow)]
+    pub response: &'a RawValue,
+}
+
+/// The entry, or `None` when the bytes are not one of ours (treated as a miss).
+pub fn decode(bytes: &[u8]) -> Option<Stored<'_>> {
+    let s: Stored = serde_json::from_slice(bytes).ok()?;
+    s.response.get().starts_with('{').then_some(s)
+}
+
+#[derive(Deserialize)]
+struct OutputProbe<'a> {
+    #[serde(default, borrow)]
+    choices: Vec<ChoiceProbe<'a>>,
+    #[serde(default, borrow)]
+    data: Vec<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct ChoiceProbe<'a> {
+    #[serde(borrow)]
+    message: Option<MessageProbe<'a>>,
+}
+
+#[derive(Deserialize)]
+struct MessageProbe<'a> {
+    content: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    tool_calls: Option<&'a RawValue>,
+    #[serde(borrow)]
+    function_call: Option<&'a RawValue>,
+}
+
+/// Whether an answer is worth storing: LiteLLM does not store answers without output.
+pub fn has_output(endpoint: Endpoint, body: &[u8]) -> bool {
+    let Ok(p) = serde_json::from_slice::<OutputProbe>(body) else {
+        return false;
+    };
+    match endpoint {
+        Endpoint::Embeddings => !p.data.is_empty(),
+        Endpoint::Chat => p.choices.iter().any(|c| {
+            c.message.as_ref().is_some_and(|m| {
+                m.content.as_ref().is_some_and(|s| !s.is_empty())
+                    || m.tool_calls
+                        .is_some_and(|t| t.get() != "null" && t.get() != "[]")
+                    || m.function_call.is_some_and(|f| f.get() != "null")
+            })
+        }),
+    }
+}
+
+#[derive(Default)]
+struct ToolCall {
+    id: Option<Value>,
+    kind: Option<Value>,
+    name: String,
+    arguments: String,
+}
+
+#[derive(Default)]
+struct Choice {
+    role: Option<Value>,
+    content: String,
+    has_content: bool,
+    reasoning: String,
+    refusal: Option<String>,
+    tool_calls: Vec<ToolCall>,
+    finish_reason: Option<Value>,
+    logprobs: Vec<Value>,
+}
+
+/// Builds the `chat.completion` a stream amounts to, chunk by chunk, as the relay sees them.
+#[derive(Default)]
+pub struct StreamCollector {
+    head: Map<String, Value>,
+    choices: Vec<Choice>,
+    usage: Option<Value>,
+    size: usize,
+    /// Set when the stream outgrew the entry size bound: nothing will be stored.
+    overflow: bool,
+}
+
+/// An assembled stream larger than this is not stored.
+const MAX_COLLECTED_BYTES: usize = 8 * 1024 * 1024;
+
+fn append(dst: &mut String, v: Option<&Value>) -> usize {
+    match v.and_then(Value::as_str) {
+        Some(s) => {
+            dst.push_str(s);
+            s.len()
+        }
+        None => 0,
+    }
+}
+
+impl StreamCollector {
+    pub fn add(&mut self, chunk: &Value) {
+        if self.overflow {
+            return;
+        }
+        for key in [
+            "id",
+            "created",
+            "model",
+            "system_fingerprint",
+            "service_tier",
+        ] {
+            if let Some(v) = chunk.get(key).filter(|v| !v.is_null()) {
+                self.head.entry(key).or_insert_with(|| v.clone());
+            }
+        }
+        if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
+            self.usage = Some(u.clone());
+        }
+        let Some(choices) = chunk.get("choices").and_then(Value::as_array) else {
+            return;
+        };
+        for c in choices {
+            let index = c.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
+            if index > 128 {
+                continue;
+            }
+            if self.choices.len() <= index {
+                self.choices.resize_with(index + 1, Choice::default);
+            }
+            let choice = &mut self.choices[index];
+            if let Some(f) = c.get("finish_reason").filter(|f| !f.is_null()) {
+                choice.finish_reason = Some(f.clone());
+            }
+            if let Some(lp) = c.pointer("/logprobs/content").and_then(Value::as_array) {
+                choice.logprobs.extend(lp.iter().cloned());
+            }
+            let Some(delta) = c.get("delta") else {
+                continue;
+            };
+            if let Some(role) = delta.get("role").filter(|r| !r.is_null()) {
+                choice.role.get_or_insert_with(|| role.clone());
+            }
+            if delta.get("content").is_some_and(Value::is_string) {
+                choice.has_content = true;
+            }
+            self.size += append(&mut choice.content, delta.get("content"));
+            self.size += append(&mut choice.reasoning, delta.get("reasoning_content"));
+            if let Some(r) = delta.get("refusal").and_then(Value::as_str) {
+                choice.refusal.get_or_insert_with(String::new).push_str(r);
+                self.size += r.len();
+            }
+            for tc in delta
+                .get("tool_calls")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let i = tc.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
+                if i > 128 {
+                    continue;
+                }
+                if choice.tool_calls.len() <= i {
+                    choice.tool_calls.resize_with(i + 1, ToolCall::default);
+                }
+                let call = &mut choice.tool_calls[i];
+                if let Some(id) = tc.get("id").filter(|v| !v.is_null()) {
+                    call.id.get_or_insert_with(|| id.clone());
+                }
+                if let Some(t) = tc.get("type").filter(|v| !v.is_null()) {
+                    call.kind.get_or_insert_with(|| t.clone());
+                }
+                self.size += append(&mut call.name, tc.pointer("/function/name"));
+                self.size += append(&mut call.arguments, tc.pointer("/function/arguments"));
+            }
+        }
+        if self.size > MAX_COLLECTED_BYTES {
+            self.overflow = true;
+        }
+    }
+
+    /// The assembled `chat.completion`, or `None` when there is nothing worth storing.
+    pub fn finish(self) -> Option<Vec<u8>> {
+        if self.overflow || self.choices.is_empty() {
+            return None;
+        }
+        let has_output = self
+            .choices
+            .iter()
+            .any(|c| !c.content.is_empty() || !c.tool_calls.is_empty());
+        if !has_output {
+            return None;
+        }
+        let mut out = Map::new();
+        out.insert(
+            "id".into(),
+            self.head
+                .get("id")
+                .cloned()
+                .unwrap_or(json!("chatcmpl-cached")),
+        );
+        out.insert("object".into(), json!("chat.completion"));
+        for key in ["created", "model", "system_fingerprint", "service_tier"] {
+            if let Some(v) = self.head.get(key) {
+                out.insert(key.into(), v.clone());
+            }
+        }
+        let choices: Vec<Value> = self
+            .choices
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let mut message = Map::new();
+                message.insert("role".into(), c.role.unwrap_or(json!("assistant")));
+                message.insert(
+                    "content".into(),
+                    if c.has_content {
+                        json!(c.content)
+                    } else {
+                        Value::Null
+                    },
+                );
+                if !c.reasoning.is_empty() {
+                    message.insert("reasoning_content".into(), json!(c.reasoning));
+                }
+                if let Some(r) = c.refusal {
+                    message.insert("refusal".into(), json!(r));
+                }
+                if !c.tool_calls.is_empty() {
+                    let calls: Vec<Value> = c
+                        .tool_calls
+                        .into_iter()
+                        .map(|t| {
+                            json!({"id": t.id, "type": t.kind.unwrap_or(json!("function")),
+                                   "function": {"name": t.name, "arguments": t.arguments}})
+                        })
+                        .collect();
+                    message.insert("tool_calls".into(), Value::Array(calls));
+                }
+                let logprobs = if c.logprobs.is_empty() {
+                    Value::Null
+                } else {
+                    json!({"content": c.logprobs})
+                };
+                json!({"index": i, "message": message, "logprobs": logprobs,
+                       "finish_reason": c.finish_reason.unwrap_or(json!("stop"))})
+            })
+            .collect();
+        out.insert("choices".into(), Value::Array(choices));
+        if let Some(u) = self.usage {
+            out.insert("usage".into(), u);
+        }
+        serde_json::to_vec(&Value::Object(out)).ok()
+    }
+}
+
+/// A stored `chat.completion` replayed as one SSE body: a word per chunk, tool calls whole,
+/// the finish chunk, the usage chunk when asked, `[DONE]`.
+pub fn replay_stream(response: &Value, model: &str, include_usage: bool) -> Bytes {
+    let id = response
+        .get("id")
+        .cloned()
+        .unwrap_or(json!("chatcmpl-cached"));
+    let created = unix_now() as u64;
+    let fingerprint = response.get("system_fingerprint").cloned();
+    let mut out = String::new();
+    let mut emit = |choices: Value, usage: Option<&Value>| {
+        let mut chunk = json!({"id": id, "object": "chat.completion.chunk", "created": created,
+                               "model": model, "choices": choices});
+        if let Some(f) = &fingerprint {
+            chunk["system_fingerprint"] = f.clone();
+        }
+        if let Some(u) = usage {
+            chunk["usage"] = u.clone();
+        }
+        out.push_str("data: ");
+        out.push_str(&chunk.to_string());
+        out.push_str("\n\n");
+    };
+    let choices = response
+        .get("choices")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for (i, c) in choices.iter().enumerate() {
+        let index = c.get("index").cloned().unwrap_or(json!(i));
+        let message = c.get("message").cloned().unwrap_or(json!({}));
+        let role = message.get("role").cloned().unwrap_or(json!("assistant"));
+        let delta_one =
+            |delta: Value| json!([{"index": index, "delta": delta, "finish_reason": null}]);
+        if let Some(r) = message.get("reasoning_content").and_then(Value::as_str) {
+            emit(
+                delta_one(json!({"role": role, "reasoning_content": r})),
+                None,
+            );
+        }
+        let content = message.get("content").and_then(Value::as_str).unwrap_or("");
+        let mut first = true;
+        for word in content.split_inclusive(' ') {
+            let delta = if first {
+                json!({"role": role, "content": word})
+            } else {
+                json!({"content": word})
+            };
+            first = false;
+            emit(delta_one(delta), None);
+        }
+        if let Some(calls) = message.get("tool_calls").and_then(Value::as_array) {
+            let deltas: Vec<Value> = calls
+                .iter()
+                .enumerate()
+                .map(|(j, t)| {
+                    let mut t = t.clone();
+                    t["index"] = json!(j);
+                    t
+                })
+                .collect();
+            let mut delta = json!({"tool_calls": deltas});
+            if first {
+                delta["role"] = role.clone();
+                delta["content"] = Value::Null;
+            }
+            emit(delta_one(delta), None);
+        } else if first {
+            emit(delta_one(json!({"role": role, "content": ""})), None);
+        }
+        let finish = c.get("finish_reason").cloned().unwrap_or(json!("stop"));
+        emit(
+            json!([{"index": index, "delta": {}, "finish_reason": finish}]),
+            None,
+        );
+    }
+    if include_usage {
+        if let Some(u) = response.get("usage") {
+            emit(json!([]), Some(u));
+        }
+    }
+    out.push_str("data: [DONE]\n\n");
+    Bytes::from(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(delta: Value, finish: Value) -> Value {
+        json!({"id": "c1", "object": "chat.completion.chunk", "created": 7, "model": "up",
+               "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+    }
+
+    #[test]
+    fn a_stream_assembles_into_a_completion_and_replays() {
+        let mut c = StreamCollector::default();
+        c.add(&chunk(
+            json!({"role": "assistant", "content": "hello "}),
+            Value::Null,
+        ));
+        c.add(&chunk(json!({"content": "world"}), Value::Null));
+        c.add(&chunk(json!({"tool_calls": [{"index": 0, "id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{\"a\""}}]}), Value::Null));
+        c.add(&chunk(
+            json!({"tool_calls": [{"index": 0, "function": {"arguments": ":1}"}}]}),
+            Value::Null,
+        ));
+        c.add(&chunk(json!({}), json!("tool_calls")));
+        c.add(&json!({"id": "c1", "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}}));
+        let body = c.finish().unwrap();
+        assert!(has_output(Endpoint::Chat, &body));
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["choices"][0]["message"]["content"], "hello world");
+        assert_eq!(
+            v["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"],
+            "{\"a\":1}"
+        );
+        assert_eq!(v["choices"][0]["finish_reason"], "tool_calls");
+        assert_eq!(v["usage"]["total_tokens"], 5);
+
+        let sse = replay_stream(&v, "gpt-4o", true);
+        let text = std::str::from_utf8(&sse).unwrap();
+        assert_eq!(text.matches("data: ").count(), 6, "{text}");
+        assert!(text.ends_with("data: [DONE]\n\n"));
+        assert!(text.contains("\"model\":\"gpt-4o\""));
+    }
+
+    #[test]
+    fn empty_answers_are_not_worth_storing() {
+        assert!(StreamCollector::default().finish().is_none());
+        assert!(!has_output(
+            Endpoint::Chat,
+            br#"{"choices":[{"message":{"role":"assistant","content":""}}]}"#
+        ));
+        assert!(has_output(
+            Endpoint::Embeddings,
+            br#"{"data":[{"embedding":[0.1]}]}"#
+        ));
+        let e = encode(br#"{"id":"x"}"#, 12.5);
+        let d = decode(&e).unwrap();
+        assert_eq!((d.timestamp, d.response.get()), (12.5, r#"{"id":"x"}"#));
+        assert!(decode(b"garbage").is_none());
+    }
+}

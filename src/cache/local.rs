@@ -1,0 +1,131 @@
+//! The in-process cache: a size-bounded LRU with per-entry TTL, shared by every worker thread.
+//! Large caches are split into shards, each with its own lock, so workers rarely meet on one.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, RandomState};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+struct Entry {
+    value: Bytes,
+    expires: Instant,
+    tick: u64,
+}
+
+#[derive(Default)]
+struct Shard {
+    entries: HashMap<String, Entry>,
+    /// Last use → key; the first one is the least recently used.
+    order: BTreeMap<u64, String>,
+    tick: u64,
+}
+
+impl Shard {
+    fn touch(&mut self, key: &str) {
+        self.tick += 1;
+        let tick = self.tick;
+        if let Some(e) = self.entries.get_mut(key) {
+            self.order.remove(&e.tick);
+            e.tick = tick;
+            self.order.insert(tick, key.to_string());
+        }
+    }
+
+    fn remove(&mut self, key: &str) -> Option<Entry> {
+        let e = self.entries.remove(key)?;
+        self.order.remove(&e.tick);
+        Some(e)
+    }
+}
+
+pub struct LocalCache {
+    shards: Vec<Mutex<Shard>>,
+    per_shard: usize,
+    max_item_bytes: usize,
+    hasher: RandomState,
+}
+
+impl LocalCache {
+    pub fn new(max_items: usize, max_item_bytes: usize) -> Self {
+        let shards = (max_items / 256).clamp(1, 16);
+        Self {
+            shards: (0..shards).map(|_| Mutex::default()).collect(),
+            per_shard: max_items.div_ceil(shards).max(1),
+            max_item_bytes,
+            hasher: RandomState::new(),
+        }
+    }
+
+    fn shard(&self, key: &str) -> &Mutex<Shard> {
+        let i = self.hasher.hash_one(key) as usize % self.shards.len();
+        &self.shards[i]
+    }
+
+    pub fn get(&self, key: &str) -> Option<Bytes> {
+        let mut s = self.shard(key).lock().unwrap_or_else(|p| p.into_inner());
+        let expired = s.entries.get(key)?.expires <= Instant::now();
+        if expired {
+            s.remove(key);
+            return None;
+        }
+        s.touch(key);
+        s.entries.get(key).map(|e| e.value.clone())
+    }
+
+    /// Stores `value` for `ttl`; returns false when the item is over the per-item bound.
+    pub fn put(&self, key: &str, value: Bytes, ttl: Duration) -> bool {
+        if value.len() > self.max_item_bytes {
+            return false;
+        }
+        let mut s = self.shard(key).lock().unwrap_or_else(|p| p.into_inner());
+        s.remove(key);
+        while s.entries.len() >= self.per_shard {
+            let Some((_, oldest)) = s.order.pop_first() else {
+                break;
+            };
+            s.entries.remove(&oldest);
+        }
+        s.tick += 1;
+        let tick = s.tick;
+        s.entries.insert(
+            key.to_string(),
+            Entry {
+                value,
+                expires: Instant::now() + ttl,
+                tick,
+            },
+        );
+        s.order.insert(tick, key.to_string());
+        true
+    }
+
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).entries.len())
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn least_recently_used_goes_first_and_ttl_expires() {
+        let c = LocalCache::new(2, 100);
+        let ttl = Duration::from_secs(60);
+        assert!(c.put("a", Bytes::from_static(b"1"), ttl));
+        assert!(c.put("b", Bytes::from_static(b"2"), ttl));
+        assert!(c.get("a").is_some());
+        assert!(c.put("c", Bytes::from_static(b"3"), ttl));
+        assert!(c.get("b").is_none(), "b was the least recently used");
+        assert_eq!(c.len(), 2);
+        assert!(!c.put("big", Bytes::from(vec![0; 101]), ttl));
+        c.put("short", Bytes::from_static(b"x"), Duration::from_millis(1));
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(c.get("short").is_none());
+    }
+}

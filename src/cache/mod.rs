@@ -1,0 +1,202 @@
+//! The response cache: Redis (shared by every instance) or an in-process LRU. The cache actor
+//! (`CacheWatch`) owns the backend's health; each worker reads and writes through its own
+//! connection, so cached bytes never queue behind one mailbox.
+
+pub mod control;
+pub mod entry;
+pub mod key;
+pub mod local;
+pub mod redis_link;
+
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::{Actor, Addr, Arbiter};
+use bytes::Bytes;
+use serde_json::{json, Value};
+use switchyard_actors::cache_watch::{CacheHealth, CacheStats, CacheWatch};
+
+use crate::dispatch::Prepared;
+use crate::providers::openai::Endpoint;
+use crate::settings::cache::{CacheBackend, CacheSettings};
+use local::LocalCache;
+use redis_link::{RedisEndpoint, RedisLink, RedisProbe};
+
+/// What the cache does for one request.
+#[derive(Clone, Debug)]
+pub struct CachePlan {
+    pub key: String,
+    pub lookup: bool,
+    pub store: bool,
+    pub ttl: f64,
+    pub max_age: Option<f64>,
+}
+
+/// The cache state every worker shares.
+pub struct SharedCache {
+    pub settings: CacheSettings,
+    pub stats: CacheStats,
+    pub health: Arc<CacheHealth>,
+    local: Option<LocalCache>,
+    redis: Option<(RedisEndpoint, Addr<CacheWatch>)>,
+}
+
+impl SharedCache {
+    /// Builds the cache; for Redis, starts the cache actor on an arbiter of its own.
+    pub fn start(settings: CacheSettings) -> Result<Arc<Self>, String> {
+        let health = Arc::new(CacheHealth::default());
+        let (local, redis) = match &settings.backend {
+            CacheBackend::Local {
+                max_items,
+                max_item_bytes,
+            } => (Some(LocalCache::new(*max_items, *max_item_bytes)), None),
+            CacheBackend::Redis(target) => {
+                let endpoint = RedisEndpoint::new(
+                    target.url.expose(),
+                    settings.op_timeout,
+                    settings.connect_timeout,
+                )?;
+                let (probe, h, display) =
+                    (endpoint.clone(), health.clone(), target.display.clone());
+                let watch = CacheWatch::start_in_arbiter(&Arbiter::new().handle(), move |_| {
+                    CacheWatch::new(h, Box::new(RedisProbe::new(probe)), display)
+                });
+                (None, Some((endpoint, watch)))
+            }
+        };
+        Ok(Arc::new(Self {
+            settings,
+            stats: CacheStats::default(),
+            health,
+            local,
+            redis,
+        }))
+    }
+
+    /// The plan for a request, or `None` when the cache stays out of it.
+    pub fn plan(&self, group: &str, p: &Prepared) -> Option<CachePlan> {
+        let s = &self.settings;
+        let c = &p.cache_control;
+        let call_type_on = match p.endpoint {
+            Endpoint::Chat => s.chat,
+            Endpoint::Embeddings => s.embeddings,
+        };
+        if !call_type_on || !(s.default_on || c.use_cache) {
+            return None;
+        }
+        if let Some(max) = s.max_messages {
+            let n = p
+                .body
+                .get("messages")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            if n > max {
+                return None;
+            }
+        }
+        let hash = key::request_hash(p.endpoint, group, &p.body);
+        Some(CachePlan {
+            key: key::full_key(s.namespace.as_deref(), c.namespace.as_deref(), &hash),
+            lookup: !c.no_cache,
+            store: !c.no_store,
+            ttl: c.ttl.unwrap_or(s.ttl),
+            max_age: c.max_age,
+        })
+    }
+
+    /// What readiness reports: backend, health and counters.
+    pub fn report(&self) -> Value {
+        let st = self.stats.snapshot();
+        let mut v = json!({
+            "type": self.settings.kind(),
+            "status": if self.health.degraded() { "degraded" } else { "healthy" },
+            "hits": st.hits, "misses": st.misses, "stores": st.stores, "errors": st.errors,
+            "bytes_read": st.bytes_read, "bytes_written": st.bytes_written,
+        });
+        if let Some(local) = &self.local {
+            v["entries"] = json!(local.len());
+        }
+        if self.health.degraded() {
+            v["outages"] = json!(self.health.outages());
+            v["last_error"] = json!(self.health.last_error());
+        }
+        v
+    }
+}
+
+/// One worker's handle on the cache.
+#[derive(Clone)]
+pub struct WorkerCache {
+    pub shared: Arc<SharedCache>,
+    redis: Option<Rc<RedisLink>>,
+}
+
+impl WorkerCache {
+    pub fn new(shared: Arc<SharedCache>) -> Self {
+        let redis = shared.redis.as_ref().map(|(endpoint, watch)| {
+            Rc::new(RedisLink::new(
+                endpoint.clone(),
+                shared.health.clone(),
+                watch.clone(),
+            ))
+        });
+        Self { shared, redis }
+    }
+
+    /// The stored entry's bytes when there is a fresh one for this plan.
+    pub async fn lookup(&self, plan: &CachePlan) -> Option<Bytes> {
+        let stats = &self.shared.stats;
+        let found = match (&self.shared.local, &self.redis) {
+            (Some(local), _) => local.get(&plan.key),
+            (None, Some(link)) => match link.get(&plan.key).await {
+                Ok(v) => v.map(Bytes::from),
+                Err(()) => {
+                    CacheStats::add(&stats.errors, 1);
+                    return None;
+                }
+            },
+            (None, None) => None,
+        };
+        let fresh = found.filter(|bytes| {
+            entry::decode(bytes).is_some_and(|e| {
+                plan.max_age
+                    .is_none_or(|max| entry::unix_now() - e.timestamp <= max)
+            })
+        });
+        match &fresh {
+            Some(b) => {
+                CacheStats::add(&stats.hits, 1);
+                CacheStats::add(&stats.bytes_read, b.len() as u64);
+            }
+            None => CacheStats::add(&stats.misses, 1),
+        }
+        fresh
+    }
+
+    /// Stores an answer in the background: the client never waits for the cache.
+    pub fn store(&self, key: String, response: &[u8], ttl: f64) {
+        let value = entry::encode(response, entry::unix_now());
+        let ttl = Duration::from_secs_f64(ttl.max(0.001));
+        let this = self.clone();
+        let stats_len = value.len() as u64;
+        if let Some(local) = &self.shared.local {
+            if local.put(&key, Bytes::from(value), ttl) {
+                CacheStats::add(&self.shared.stats.stores, 1);
+                CacheStats::add(&self.shared.stats.bytes_written, stats_len);
+            }
+            return;
+        }
+        actix_web::rt::spawn(async move {
+            let Some(link) = &this.redis else { return };
+            let stats = &this.shared.stats;
+            match link.set(&key, &value, ttl).await {
+                Ok(()) => {
+                    CacheStats::add(&stats.stores, 1);
+                    CacheStats::add(&stats.bytes_written, stats_len);
+                }
+                Err(()) => CacheStats::add(&stats.errors, 1),
+            }
+        });
+    }
+}

@@ -1,0 +1,194 @@
+//! One worker thread's Redis connection: multiplexed (every request of the worker shares it,
+//! pipelined), bounded by the configured timeouts, dropped on the first error and re-opened
+//! once the cache actor has seen Redis answer again. While Redis is down, lookups are skipped
+//! outright, so an outage costs requests nothing.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::Addr;
+use redis::aio::MultiplexedConnection;
+use redis::AsyncConnectionConfig;
+use switchyard_actors::cache_watch::{BackendFailed, CacheHealth, CacheWatch, Probe};
+
+/// Least time between two connection attempts of one worker.
+const RECONNECT_SPACING: Duration = Duration::from_millis(250);
+
+#[derive(Clone)]
+pub struct RedisEndpoint {
+    client: redis::Client,
+    config: AsyncConnectionConfig,
+}
+
+impl RedisEndpoint {
+    pub fn new(url: &str, op_timeout: Duration, connect_timeout: Duration) -> Result<Self, String> {
+        // The URL holds the password: describe the failure without it.
+        let client = redis::Client::open(url)
+            .map_err(|e| format!("invalid Redis address: {}", describe(e)))?;
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(connect_timeout))
+            .set_response_timeout(Some(op_timeout));
+        Ok(Self { client, config })
+    }
+
+    async fn connect(&self) -> Result<MultiplexedConnection, String> {
+        self.client
+            .get_multiplexed_async_connection_with_config(&self.config)
+            .await
+            .map_err(describe)
+    }
+}
+
+/// A Redis error as logs may show it: its kind and detail, never the connection URL.
+pub fn describe(e: redis::RedisError) -> String {
+    if e.is_timeout() {
+        return "timed out".into();
+    }
+    if e.is_connection_refusal() {
+        return "connection refused".into();
+    }
+    match e.detail() {
+        Some(d) => format!("{:?}: {d}", e.kind()),
+        None => format!("{:?}", e.kind()),
+    }
+}
+
+#[derive(Default)]
+struct LinkState {
+    conn: Option<MultiplexedConnection>,
+    /// The actor's recovery count when `conn` was opened; a newer one means it may be stale.
+    opened_at_recovery: u64,
+    connecting: bool,
+    last_attempt: Option<Instant>,
+}
+
+pub struct RedisLink {
+    endpoint: RedisEndpoint,
+    health: Arc<CacheHealth>,
+    watch: Addr<CacheWatch>,
+    state: RefCell<LinkState>,
+}
+
+impl RedisLink {
+    pub fn new(endpoint: RedisEndpoint, health: Arc<CacheHealth>, watch: Addr<CacheWatch>) -> Self {
+        Self {
+            endpoint,
+            health,
+            watch,
+            state: RefCell::default(),
+        }
+    }
+
+    async fn connection(&self) -> Option<MultiplexedConnection> {
+        if self.health.degraded() {
+            return None;
+        }
+        let recoveries = self.health.recoveries();
+        {
+            let mut s = self.state.borrow_mut();
+            if s.conn.is_some() && s.opened_at_recovery != recoveries {
+                s.conn = None;
+            }
+            if let Some(c) = &s.conn {
+                return Some(c.clone());
+            }
+            let recent = s
+                .last_attempt
+                .is_some_and(|t| t.elapsed() < RECONNECT_SPACING);
+            if s.connecting || recent {
+                return None;
+            }
+            s.connecting = true;
+            s.last_attempt = Some(Instant::now());
+        }
+        let result = self.endpoint.connect().await;
+        let mut s = self.state.borrow_mut();
+        s.connecting = false;
+        match result {
+            Ok(conn) => {
+                s.conn = Some(conn.clone());
+                s.opened_at_recovery = recoveries;
+                Some(conn)
+            }
+            Err(e) => {
+                drop(s);
+                self.failed(e);
+                None
+            }
+        }
+    }
+
+    fn failed(&self, error: String) {
+        self.state.borrow_mut().conn = None;
+        self.watch.do_send(BackendFailed { error });
+    }
+
+    /// `Ok(None)` on a miss; `Err` when Redis could not answer (skipped, failed or timed out).
+    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ()> {
+        let Some(mut conn) = self.connection().await else {
+            return Err(());
+        };
+        let reply: redis::RedisResult<Option<Vec<u8>>> =
+            redis::cmd("GET").arg(key).query_async(&mut conn).await;
+        reply.map_err(|e| self.failed(describe(e)))
+    }
+
+    pub async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), ()> {
+        let Some(mut conn) = self.connection().await else {
+            return Err(());
+        };
+        let ms = (ttl.as_millis() as u64).max(1);
+        let reply: redis::RedisResult<()> = redis::cmd("SET")
+            .arg(key)
+            .arg(value)
+            .arg("PX")
+            .arg(ms)
+            .query_async(&mut conn)
+            .await;
+        reply.map_err(|e| self.failed(describe(e)))
+    }
+}
+
+/// The cache actor's own connection, used only to PING.
+pub struct RedisProbe {
+    endpoint: RedisEndpoint,
+    conn: Rc<RefCell<Option<MultiplexedConnection>>>,
+}
+
+impl RedisProbe {
+    pub fn new(endpoint: RedisEndpoint) -> Self {
+        Self {
+            endpoint,
+            conn: Rc::default(),
+        }
+    }
+}
+
+impl Probe for RedisProbe {
+    fn ping(&self) -> Pin<Box<dyn Future<Output = Result<(), String>>>> {
+        let endpoint = self.endpoint.clone();
+        let slot = self.conn.clone();
+        Box::pin(async move {
+            let existing = slot.borrow().clone();
+            let mut conn = match existing {
+                Some(c) => c,
+                None => endpoint.connect().await?,
+            };
+            let pong: redis::RedisResult<String> = redis::cmd("PING").query_async(&mut conn).await;
+            match pong {
+                Ok(_) => {
+                    *slot.borrow_mut() = Some(conn);
+                    Ok(())
+                }
+                Err(e) => {
+                    *slot.borrow_mut() = None;
+                    Err(describe(e))
+                }
+            }
+        })
+    }
+}

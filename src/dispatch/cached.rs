@@ -1,0 +1,54 @@
+//! Answering from the cache: the stored answer with `model` set to what the client asked for,
+//! as JSON or replayed as an SSE stream, with the cache key and a hit marker in the headers.
+
+use actix_web::HttpResponse;
+use serde_json::Value;
+
+use super::log::RequestLog;
+use super::Prepared;
+use crate::cache::{entry, CachePlan};
+use crate::providers::rewrite::rewrite;
+use crate::state::AppState;
+
+/// The response for a hit, or `None` when the entry cannot be used (then the request goes on
+/// upstream as a miss).
+pub fn respond(
+    state: &AppState,
+    p: &Prepared,
+    plan: &CachePlan,
+    bytes: &[u8],
+) -> Option<HttpResponse> {
+    let stored = entry::decode(bytes)?;
+    let mut log = RequestLog::new(&p.call_id, &p.requested_model, p.stream, p.started);
+    log.deployment = "cache".into();
+    log.outcome = "cache_hit";
+    let mut resp = HttpResponse::Ok();
+    resp.insert_header(("x-litellm-call-id", p.call_id.as_str()))
+        .insert_header(("x-litellm-model-group", state.config.group_name(p.group)))
+        .insert_header(("x-litellm-cache-key", plan.key.as_str()))
+        .insert_header(("x-switchyard-cache", "hit"))
+        .insert_header(("x-litellm-attempted-retries", "0"))
+        .insert_header(("x-litellm-attempted-fallbacks", "0"))
+        .insert_header(("x-switchyard-instance", state.instance_id.as_str()));
+    let out = if p.stream {
+        let response: Value = serde_json::from_str(stored.response.get()).ok()?;
+        if let Some(u) = super::usage::Usage::from_response(&response) {
+            (log.prompt_tokens, log.completion_tokens) = (u.prompt_tokens, u.completion_tokens);
+        }
+        let sse = entry::replay_stream(&response, &p.requested_model, p.include_usage);
+        resp.insert_header(("content-type", "text/event-stream; charset=utf-8"))
+            .insert_header(("cache-control", "no-cache"))
+            .body(sse)
+    } else {
+        let (body, usage) = rewrite(stored.response.get().as_bytes(), Some(&p.requested_model))?;
+        (log.prompt_tokens, log.completion_tokens) = (usage.prompt_tokens, usage.completion_tokens);
+        resp.insert_header((
+            "x-litellm-response-duration-ms",
+            format!("{:.3}", p.started.elapsed().as_secs_f64() * 1000.0),
+        ))
+        .content_type("application/json")
+        .body(body)
+    };
+    log.status = 200;
+    Some(out)
+}
