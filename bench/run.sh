@@ -9,8 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${DURATION:-10}"
 CONCURRENCY="${CONCURRENCY:-1 16 64}"
-for tool in nginx wrk python3 curl; do
-    command -v "$tool" >/dev/null || { echo "bench: $tool is required (apt-get install nginx wrk curl)" >&2; exit 1; }
+for tool in nginx wrk python3 curl redis-server redis-cli; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool is required (apt-get install nginx wrk curl redis-server)" >&2; exit 1; }
 done
 NGINX="$(command -v nginx)"
 
@@ -31,6 +31,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 wait_port() { for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.1; done; echo "bench: port $1 never answered" >&2; exit 1; }
 
 UP_PORT=$(free_port); HOP_PORT=$(free_port); SY_PORT=$(free_port); STREAM_PORT=$(free_port)
+REDIS_PORT=$(free_port); SY_REDIS_PORT=$(free_port); SY_LOCAL_PORT=$(free_port)
 BODY='{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I help you today?"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":9,"total_tokens":18}}'
 
 nginx_conf() { # name, server block
@@ -71,9 +72,30 @@ model_list:
 CONF
 "$BIN" --config "$WORK/config.yaml" --host 127.0.0.1 --port "$SY_PORT" --workers 2 > "$WORK/switchyard.log" 2>&1 &
 SY_PID=$!; PIDS+=("$SY_PID")
+
+# The same gateway with the response cache on: every measured request is a hit.
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no > "$WORK/redis.log" 2>&1 &
+PIDS+=("$!")
+cache_config() { # cache_params lines
+    sed -n '1,/gpt-4o-stream/p' "$WORK/config.yaml" | sed '$d'
+    printf 'litellm_settings:\n  cache: true\n  cache_params:\n%s\n' "$1"
+}
+cache_config "    type: redis
+    host: 127.0.0.1
+    port: $REDIS_PORT
+    ttl: 3600" > "$WORK/config-redis.yaml"
+cache_config "    type: local
+    ttl: 3600" > "$WORK/config-local.yaml"
+for variant in redis local; do
+    port_var="SY_${variant^^}_PORT"
+    "$BIN" --config "$WORK/config-$variant.yaml" --host 127.0.0.1 --port "${!port_var}" --workers 2 > "$WORK/switchyard-$variant.log" 2>&1 &
+    PIDS+=("$!")
+done
 python3 bench/stream_upstream.py "$STREAM_PORT" > "$WORK/stream.log" 2>&1 &
 PIDS+=("$!")
 wait_port "$UP_PORT"; wait_port "$HOP_PORT"; wait_port "$SY_PORT"; wait_port "$STREAM_PORT"
+wait_port "$SY_REDIS_PORT"; wait_port "$SY_LOCAL_PORT"
+redis-cli -p "$REDIS_PORT" ping >/dev/null
 
 cat > "$WORK/post.lua" <<'LUA'
 wrk.method = "POST"
@@ -96,13 +118,26 @@ run_cell() { # target-name url concurrency
     P99[$1,$3]=$(to_ms "$(echo "$out" | awk '$1=="99%" {print $2}')")
 }
 # Warm every path (connection pools, page cache) before measuring.
-for url in "http://127.0.0.1:$UP_PORT/v1/chat/completions" "http://127.0.0.1:$HOP_PORT/v1/chat/completions" "http://127.0.0.1:$SY_PORT/v1/chat/completions"; do
+declare -A URL=(
+    [direct]="http://127.0.0.1:$UP_PORT/v1/chat/completions"
+    [nginx]="http://127.0.0.1:$HOP_PORT/v1/chat/completions"
+    [switchyard]="http://127.0.0.1:$SY_PORT/v1/chat/completions"
+    [redis-hit]="http://127.0.0.1:$SY_REDIS_PORT/v1/chat/completions"
+    [local-hit]="http://127.0.0.1:$SY_LOCAL_PORT/v1/chat/completions"
+)
+TARGETS="direct nginx switchyard redis-hit local-hit"
+for t in $TARGETS; do
+    url="${URL[$t]}"
     wrk -t1 -c8 -d2s -s "$WORK/post.lua" "$url" >/dev/null
 done
+BODY_JSON=$(sed -n "s/^wrk.body = '\(.*\)'$/\1/p" "$WORK/post.lua")
+for t in redis-hit local-hit; do
+    marker=$(curl -s -D - -o /dev/null -H 'Content-Type: application/json' -d "$BODY_JSON" "${URL[$t]}" \
+        | tr -d '\r' | awk -F': ' 'tolower($1)=="x-switchyard-cache" {print $2}')
+    [ "$marker" = hit ] || { echo "bench: $t does not answer from its cache (x-switchyard-cache: $marker)" >&2; exit 1; }
+done
 for c in $CONCURRENCY; do
-    run_cell direct "http://127.0.0.1:$UP_PORT/v1/chat/completions" "$c"
-    run_cell nginx "http://127.0.0.1:$HOP_PORT/v1/chat/completions" "$c"
-    run_cell switchyard "http://127.0.0.1:$SY_PORT/v1/chat/completions" "$c"
+    for t in $TARGETS; do run_cell "$t" "${URL[$t]}" "$c"; done
 done
 RSS_KB=$(awk '/VmHWM/ {print $2}' "/proc/$SY_PID/status")
 
@@ -114,7 +149,7 @@ STREAM=$(python3 bench/first_chunk.py "http://127.0.0.1:$STREAM_PORT/v1/chat/com
     echo "| concurrency | target | RPS | p50 ms | p99 ms | added p50 ms | RPS vs nginx hop |"
     echo "|---|---|---|---|---|---|---|"
     for c in $CONCURRENCY; do
-        for t in direct nginx switchyard; do
+        for t in $TARGETS; do
             added=$(awk -v a="${P50[$t,$c]}" -v b="${P50[direct,$c]}" 'BEGIN {printf "%.3f", a-b}')
             ratio=$(awk -v a="${RPS[$t,$c]}" -v b="${RPS[nginx,$c]}" 'BEGIN {printf "%.2fx", a/b}')
             [ "$t" = direct ] && added="-"
@@ -125,6 +160,7 @@ STREAM=$(python3 bench/first_chunk.py "http://127.0.0.1:$STREAM_PORT/v1/chat/com
     c=$(echo "$CONCURRENCY" | awk '{print $NF}')
     echo "At concurrency $c: Switchyard throughput $(awk -v a="${RPS[switchyard,$c]}" -v b="${RPS[nginx,$c]}" 'BEGIN {printf "%.2f", a/b}')x the nginx hop's;" \
          "added p50 $(awk -v s="${P50[switchyard,$c]}" -v n="${P50[nginx,$c]}" -v d="${P50[direct,$c]}" 'BEGIN { if (n-d <= 0) print "n/a"; else printf "%.2f", (s-d)/(n-d)}')x the nginx hop's added p50."
+    echo "Cache hits at concurrency $c: Redis $(awk -v a="${RPS[redis-hit,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x and local $(awk -v a="${RPS[local-hit,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x the throughput of uncached requests to the zero-latency upstream."
     echo "Switchyard peak RSS: $((RSS_KB / 1024)) MB ($RSS_KB kB)."
     echo "$STREAM"
 } | tee bench/results.md

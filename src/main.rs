@@ -5,6 +5,7 @@ mod cli;
 mod dispatch;
 mod error;
 mod http;
+mod log_writer;
 mod providers;
 mod secret;
 mod server;
@@ -88,7 +89,9 @@ fn main() -> ExitCode {
                 workers,
                 grace_period: args.grace_period,
             };
-            match actix_web::rt::System::new().block_on(server::serve(cfg, opts)) {
+            let result = actix_web::rt::System::new().block_on(server::serve(cfg, opts));
+            log_writer::flush_now();
+            match result {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e}");

@@ -6,6 +6,7 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
+use crate::log_writer::BufferedStdout;
 use crate::settings::notes::NoteKind;
 use crate::settings::GatewayConfig;
 
@@ -22,6 +23,7 @@ fn filter(verbose: bool) -> Targets {
 }
 
 pub fn init(json: bool, verbose: bool) {
+    crate::log_writer::flush_on_panic();
     let registry = tracing_subscriber::registry().with(filter(verbose));
     if json {
         let layer = tracing_subscriber::fmt::layer()
@@ -29,14 +31,14 @@ pub fn init(json: bool, verbose: bool) {
             .flatten_event(true)
             .with_current_span(false)
             .with_span_list(false)
-            .with_writer(std::io::stdout);
+            .with_writer(BufferedStdout);
         registry.with(layer).init();
     } else {
         registry
             .with(
                 tracing_subscriber::fmt::layer()
                     .with_ansi(false)
-                    .with_writer(std::io::stdout),
+                    .with_writer(BufferedStdout),
             )
             .init();
     }

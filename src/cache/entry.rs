@@ -1,15 +1,22 @@
 //! What a cache entry holds and how it comes back out.
-//! Stored value: `{"timestamp": <unix seconds>, "response": <the answer as JSON>}` (LiteLLM's
-//! shape, with the answer as an object rather than a string, readable with `redis-cli GET`).
+//! Stored value, JSON readable with `redis-cli GET`:
+//! `{"timestamp":T,"model_at":[S,E],"usage":[P,C,N],"response":{...the answer...}}`.
+//! `model_at` is where the answer's `model` value sits and `usage` its token counts, so a hit
+//! is answered by splicing the requested name in, without parsing the answer again (that
+//! parse was most of a hit's cost).
 //! A streamed answer is assembled into one `chat.completion` when it completes; a streamed hit
 //! is replayed as SSE chunks, a word per chunk as LiteLLM does.
+
+use std::ops::Range;
 
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
+use crate::dispatch::usage::Usage;
 use crate::providers::openai::Endpoint;
+use crate::providers::rewrite::model_span;
 
 pub fn unix_now() -> f64 {
     std::time::SystemTime::now()
@@ -17,27 +24,77 @@ pub fn unix_now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-pub fn encode(response: &[u8], now: f64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(response.len() + 40);
-    out.extend_from_slice(b"{\"timestamp\":");
-    out.extend_from_slice(format!("{now:.3}").as_bytes());
-    out.extend_from_slice(b",\"response\":");
+/// The entry for an answer, or `None` when the answer is not a JSON object.
+pub fn encode(response: &[u8], now: f64) -> Option<Vec<u8>> {
+    let (span, usage) = model_span(response)?;
+    let span = span.unwrap_or(0..0);
+    let head = format!(
+        "{{\"timestamp\":{now:.3},\"model_at\":[{},{}],\"usage\":[{},{},{}],\"response\":",
+        span.start, span.end, usage.prompt_tokens, usage.completion_tokens, usage.total_tokens
+    );
+    let mut out = Vec::with_capacity(head.len() + response.len() + 1);
+    out.extend_from_slice(head.as_bytes());
     out.extend_from_slice(response);
     out.push(b'}');
-    out
+    Some(out)
 }
 
-#[derive(Deserialize)]
 pub struct Stored<'a> {
     pub timestamp: f64,
-    #[serde(borrow)]
-    pub response: &'a RawValue,
+    model_at: Range<usize>,
+    pub usage: Usage,
+    pub response: &'a [u8],
 }
 
-/// The entry, or `None` when the bytes are not one of ours (treated as a miss).
+impl Stored<'_> {
+    /// The answer with its `model` set to `name`.
+    pub fn with_model(&self, name: &str) -> Vec<u8> {
+        if self.model_at.is_empty() {
+            return self.response.to_vec();
+        }
+        let quoted = serde_json::to_string(name).unwrap_or_else(|_| "\"\"".into());
+        let r = self.response;
+        let mut out = Vec::with_capacity(r.len() + quoted.len());
+        out.extend_from_slice(&r[..self.model_at.start]);
+        out.extend_from_slice(quoted.as_bytes());
+        out.extend_from_slice(&r[self.model_at.end..]);
+        out
+    }
+}
+
+/// Reads a number up to `end`; the rest after `end`.
+fn number(b: &[u8], end: u8) -> Option<(f64, &[u8])> {
+    let at = b.iter().position(|&c| c == end)?;
+    let x = std::str::from_utf8(&b[..at]).ok()?.parse().ok()?;
+    Some((x, &b[at + 1..]))
+}
+
+/// The entry, or `None` when the bytes are not one of ours (then it is a miss).
 pub fn decode(bytes: &[u8]) -> Option<Stored<'_>> {
-    let s: Stored = serde_json::from_slice(bytes).ok()?;
-    s.response.get().starts_with('{').then_some(s)
+    let rest = bytes.strip_prefix(b"{\"timestamp\":")?;
+    let (timestamp, rest) = number(rest, b',')?;
+    let rest = rest.strip_prefix(b"\"model_at\":[")?;
+    let (start, rest) = number(rest, b',')?;
+    let (end, rest) = number(rest, b']')?;
+    let rest = rest.strip_prefix(b",\"usage\":[")?;
+    let (prompt, rest) = number(rest, b',')?;
+    let (completion, rest) = number(rest, b',')?;
+    let (total, rest) = number(rest, b']')?;
+    let response = rest.strip_prefix(b",\"response\":")?.strip_suffix(b"}")?;
+    let (start, end) = (start as usize, end as usize);
+    if !response.starts_with(b"{") || start > end || end > response.len() {
+        return None;
+    }
+    Some(Stored {
+        timestamp,
+        model_at: start..end,
+        usage: Usage {
+            prompt_tokens: prompt as u64,
+            completion_tokens: completion as u64,
+            total_tokens: total as u64,
+        },
+        response,
+    })
 }
 
 #[derive(Deserialize)]
@@ -419,9 +476,22 @@ mod tests {
             Endpoint::Embeddings,
             br#"{"data":[{"embedding":[0.1]}]}"#
         ));
-        let e = encode(br#"{"id":"x"}"#, 12.5);
-        let d = decode(&e).unwrap();
-        assert_eq!((d.timestamp, d.response.get()), (12.5, r#"{"id":"x"}"#));
         assert!(decode(b"garbage").is_none());
+        assert!(encode(b"[1]", 1.0).is_none());
+    }
+
+    #[test]
+    fn an_entry_round_trips_and_takes_the_requested_model_name() {
+        let answer = br#"{"id":"x","model":"upstream-name","usage":{"prompt_tokens":4,"completion_tokens":1}}"#;
+        let e = encode(answer, 12.5).unwrap();
+        let v: Value = serde_json::from_slice(&e).expect("the stored entry is JSON");
+        assert_eq!(v["response"]["id"], "x");
+        let d = decode(&e).unwrap();
+        assert_eq!((d.timestamp, d.usage.total_tokens), (12.5, 5));
+        let out: Value = serde_json::from_slice(&d.with_model("gpt-4o \"alias\"")).unwrap();
+        assert_eq!(out["model"], "gpt-4o \"alias\"");
+        assert_eq!(out["usage"]["prompt_tokens"], 4);
+        let no_model = encode(br#"{"id":"y"}"#, 1.0).unwrap();
+        assert_eq!(decode(&no_model).unwrap().with_model("m"), br#"{"id":"y"}"#);
     }
 }

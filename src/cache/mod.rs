@@ -176,7 +176,9 @@ impl WorkerCache {
 
     /// Stores an answer in the background: the client never waits for the cache.
     pub fn store(&self, key: String, response: &[u8], ttl: f64) {
-        let value = entry::encode(response, entry::unix_now());
+        let Some(value) = entry::encode(response, entry::unix_now()) else {
+            return;
+        };
         let ttl = Duration::from_secs_f64(ttl.max(0.001));
         let this = self.clone();
         let stats_len = value.len() as u64;

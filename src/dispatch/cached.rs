@@ -7,7 +7,6 @@ use serde_json::Value;
 use super::log::RequestLog;
 use super::Prepared;
 use crate::cache::{entry, CachePlan};
-use crate::providers::rewrite::rewrite;
 use crate::state::AppState;
 
 /// The response for a hit, or `None` when the entry cannot be used (then the request goes on
@@ -31,7 +30,7 @@ pub fn respond(
         .insert_header(("x-litellm-attempted-fallbacks", "0"))
         .insert_header(("x-switchyard-instance", state.instance_id.as_str()));
     let out = if p.stream {
-        let response: Value = serde_json::from_str(stored.response.get()).ok()?;
+        let response: Value = serde_json::from_slice(stored.response).ok()?;
         if let Some(u) = super::usage::Usage::from_response(&response) {
             (log.prompt_tokens, log.completion_tokens) = (u.prompt_tokens, u.completion_tokens);
         }
@@ -40,7 +39,8 @@ pub fn respond(
             .insert_header(("cache-control", "no-cache"))
             .body(sse)
     } else {
-        let (body, usage) = rewrite(stored.response.get().as_bytes(), Some(&p.requested_model))?;
+        let body = stored.with_model(&p.requested_model);
+        let usage = stored.usage;
         (log.prompt_tokens, log.completion_tokens) = (usage.prompt_tokens, usage.completion_tokens);
         resp.insert_header((
             "x-litellm-response-duration-ms",

@@ -39,6 +39,37 @@ struct RawUsage {
     total_tokens: Option<u64>,
 }
 
+fn parse_usage(raw: &RawValue) -> Option<Usage> {
+    let u = serde_json::from_str::<RawUsage>(raw.get()).ok()?;
+    Some(Usage {
+        prompt_tokens: u.prompt_tokens,
+        completion_tokens: u.completion_tokens,
+        total_tokens: u
+            .total_tokens
+            .unwrap_or(u.prompt_tokens + u.completion_tokens),
+    })
+}
+
+/// Where the top-level `model` value sits in `body` (byte range, quotes included), and the
+/// usage: what a cache hit needs to answer later without parsing the answer again.
+pub fn model_span(body: &[u8]) -> Option<(Option<std::ops::Range<usize>>, Usage)> {
+    let top: TopLevel = serde_json::from_slice(body).ok()?;
+    let base = body.as_ptr() as usize;
+    let mut span = None;
+    let mut usage = Usage::default();
+    for (key, value) in &top.0 {
+        match *key {
+            "model" => {
+                let start = value.get().as_ptr() as usize - base;
+                span = Some(start..start + value.get().len());
+            }
+            "usage" => usage = parse_usage(value).unwrap_or_default(),
+            _ => {}
+        }
+    }
+    Some((span, usage))
+}
+
 /// The answer with `model` set to `model` (when given), and its usage. `None` when the body is
 /// not a JSON object.
 pub fn rewrite(body: &[u8], model: Option<&str>) -> Option<(Vec<u8>, Usage)> {
@@ -57,15 +88,7 @@ pub fn rewrite(body: &[u8], model: Option<&str>) -> Option<(Vec<u8>, Usage)> {
             _ => out.extend_from_slice(value.get().as_bytes()),
         }
         if *key == "usage" {
-            if let Ok(u) = serde_json::from_str::<RawUsage>(value.get()) {
-                usage = Usage {
-                    prompt_tokens: u.prompt_tokens,
-                    completion_tokens: u.completion_tokens,
-                    total_tokens: u
-                        .total_tokens
-                        .unwrap_or(u.prompt_tokens + u.completion_tokens),
-                };
-            }
+            usage = parse_usage(value).unwrap_or_default();
         }
     }
     out.push(b'}');
@@ -91,6 +114,17 @@ mod tests {
                 total_tokens: 5
             }
         );
+    }
+
+    #[test]
+    fn finds_the_model_value_in_place() {
+        let body =
+            br#"{"id":"x", "model" : "up\"s","usage":{"prompt_tokens":1,"completion_tokens":2}}"#;
+        let (span, usage) = model_span(body).unwrap();
+        let span = span.unwrap();
+        assert_eq!(&body[span], br#""up\"s""#);
+        assert_eq!(usage.total_tokens, 3);
+        assert_eq!(model_span(br#"{"id":"x"}"#).unwrap().0, None);
     }
 
     #[test]

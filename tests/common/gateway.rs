@@ -261,7 +261,10 @@ impl Gateway {
         None
     }
 
+    /// The log so far. The gateway writes log lines in batches a few milliseconds apart, so
+    /// this first gives the last batch time to land.
     pub fn logs(&self) -> String {
+        std::thread::sleep(Duration::from_millis(50));
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
