@@ -11,7 +11,10 @@ use switchyard_actors::ErrorClass;
 use super::relay::{Relay, StreamEnd};
 use super::usage::Usage;
 use super::Prepared;
-use crate::providers::{mock, rewrite};
+use crate::providers::anthropic::{self, AnthropicStream};
+use crate::providers::gemini::{self, GeminiStream};
+use crate::providers::translate::{StreamTranslator, UpstreamCall};
+use crate::providers::{mock, rewrite, ProviderKind};
 
 use crate::providers::openai::{self, Endpoint};
 use crate::settings::{Deployment, GatewayConfig};
@@ -97,29 +100,41 @@ pub async fn call(
             headers: Vec::new(),
         });
     }
-    if !d.provider.wire_supported() {
-        return Err(AttemptError::new(
-            ErrorClass::BadRequest,
-            400,
-            format!(
-                "BadRequestError: deployment {} uses provider {}, whose wire format this Switchyard build does not speak yet",
-                d.id,
-                d.provider.name()
-            ),
-        ));
-    }
     let seconds = attempt_timeout(cfg, d, p);
     let budget = Duration::from_secs_f64(seconds);
     let deadline = tokio::time::Instant::now() + budget;
     let drop_params = p.drop_params.or(d.drop_params).unwrap_or(cfg.drop_params);
-    let body = openai::body(d, p.endpoint, &p.body, drop_params);
-    let bytes = serde_json::to_vec(&body).unwrap_or_default();
-
+    let wants_stream = p.stream && p.endpoint == Endpoint::Chat;
+    let translated = match d.provider {
+        ProviderKind::Anthropic => Some(anthropic::call(
+            d,
+            p.endpoint,
+            &p.body,
+            wants_stream,
+            drop_params,
+        )?),
+        ProviderKind::Gemini => Some(gemini::call(
+            d,
+            p.endpoint,
+            &p.body,
+            wants_stream,
+            drop_params,
+        )?),
+        ProviderKind::OpenAi | ProviderKind::HostedVllm | ProviderKind::Azure => None,
+    };
+    let (url, upstream_headers, bytes) = match translated {
+        Some(UpstreamCall { url, headers, body }) => (url, headers, body),
+        None => {
+            let body = openai::body(d, p.endpoint, &p.body, drop_params);
+            let bytes = serde_json::to_vec(&body).unwrap_or_default();
+            (openai::url(d, p.endpoint), openai::headers(d), bytes)
+        }
+    };
     let mut req = client
-        .post(openai::url(d, p.endpoint))
+        .post(url)
         .timeout(budget)
         .insert_header(("content-type", "application/json"));
-    for (k, v) in openai::headers(d) {
+    for (k, v) in upstream_headers {
         req = req.insert_header((k, v));
     }
     let sent = tokio::time::timeout_at(deadline, req.send_body(bytes)).await;
@@ -146,9 +161,30 @@ pub async fn call(
             .unwrap_or_default();
         return Err(openai::classify(d, status, &body, retry_after));
     }
-    if p.stream && p.endpoint == Endpoint::Chat {
-        let hide_usage = p.collect_stream && !p.include_usage;
-        let mut relay = Relay::new(resp, budget, rewrite_model, p.collect_stream, hide_usage);
+    if wants_stream {
+        // Translated streams are built with the right model name and always carry usage.
+        let (translator, rewrite_model, hide_usage): (Option<Box<dyn StreamTranslator>>, _, _) =
+            match d.provider {
+                ProviderKind::Anthropic => (
+                    Some(Box::new(AnthropicStream::new(&label))),
+                    None,
+                    !p.include_usage,
+                ),
+                ProviderKind::Gemini => (
+                    Some(Box::new(GeminiStream::new(&label))),
+                    None,
+                    !p.include_usage,
+                ),
+                _ => (None, rewrite_model, p.collect_stream && !p.include_usage),
+            };
+        let mut relay = Relay::new(
+            resp,
+            budget,
+            rewrite_model,
+            p.collect_stream,
+            hide_usage,
+            translator,
+        );
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         relay
             .first_event(left, openai::timeout_error(d, seconds))
@@ -168,6 +204,23 @@ pub async fn call(
         }
         Ok(Ok(b)) => b,
     };
+    let answer = match (d.provider, p.endpoint) {
+        (ProviderKind::Anthropic, _) => Some(anthropic::response(&body, &label)?),
+        (ProviderKind::Gemini, Endpoint::Chat) => Some(gemini::response(&body, &label)?),
+        (ProviderKind::Gemini, Endpoint::Embeddings) => {
+            Some(gemini::embeddings_response(&body, &label)?)
+        }
+        _ => None,
+    };
+    if let Some((value, usage)) = answer {
+        return Ok(Answered {
+            answer: Answer::Json {
+                body: Bytes::from(value.to_string()),
+                usage,
+            },
+            headers,
+        });
+    }
     let Some((body, usage)) = rewrite::rewrite(&body, rewrite_model.as_deref()) else {
         return Err(AttemptError::new(
             ErrorClass::InternalServer,

@@ -21,6 +21,7 @@ use super::usage::Usage;
 use crate::cache::entry::StreamCollector;
 use crate::cache::WorkerCache;
 use crate::providers::sse::{SseDecoder, SseEvent};
+use crate::providers::translate::{StreamItem, StreamTranslator};
 
 /// Largest single SSE event accepted from an upstream.
 const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
@@ -60,6 +61,8 @@ pub struct Relay<S> {
     collector: Option<StreamCollector>,
     /// The gateway asked the upstream for usage the client did not ask for: keep it to itself.
     hide_usage: bool,
+    /// Turns a non-OpenAI provider's events into OpenAI chunks; `None` for OpenAI-compatible.
+    translator: Option<Box<dyn StreamTranslator>>,
 }
 
 type UpstreamItem = Result<Bytes, awc::error::PayloadError>;
@@ -77,6 +80,7 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
         rewrite_model: Option<String>,
         collect: bool,
         hide_usage: bool,
+        translator: Option<Box<dyn StreamTranslator>>,
     ) -> Self {
         Self {
             upstream,
@@ -92,6 +96,7 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
             end: None,
             collector: collect.then(StreamCollector::default),
             hide_usage,
+            translator,
         }
     }
 
@@ -158,18 +163,39 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
     }
 
     fn on_event(&mut self, ev: SseEvent) -> Result<(), AttemptError> {
-        let data = ev.data.trim();
-        if data == "[DONE]" {
-            self.saw_done = true;
-            self.queue
-                .push_back(Bytes::from_static(b"data: [DONE]\n\n"));
+        if let Some(t) = &mut self.translator {
+            let mut items = Vec::new();
+            t.event(&ev, &mut items)?;
+            for item in items {
+                match item {
+                    StreamItem::Chunk(chunk) => self.on_chunk(chunk, None)?,
+                    StreamItem::Done => self.on_done(),
+                }
+            }
             return Ok(());
         }
-        let Ok(mut chunk) = serde_json::from_str::<Value>(data) else {
+        let data = ev.data.trim();
+        if data == "[DONE]" {
+            self.on_done();
+            return Ok(());
+        }
+        let Ok(chunk) = serde_json::from_str::<Value>(data) else {
             self.queue
                 .push_back(Bytes::from(format!("data: {data}\n\n")));
             return Ok(());
         };
+        self.on_chunk(chunk, Some(data))
+    }
+
+    fn on_done(&mut self) {
+        self.saw_done = true;
+        self.queue
+            .push_back(Bytes::from_static(b"data: [DONE]\n\n"));
+    }
+
+    /// One OpenAI chunk: watched for errors, the finish and usage, collected for the cache, and
+    /// queued for the client (`raw` is its text as received, reused when nothing changes).
+    fn on_chunk(&mut self, mut chunk: Value, raw: Option<&str>) -> Result<(), AttemptError> {
         if let Some(err) = chunk.get("error") {
             let message = err
                 .get("message")
@@ -200,6 +226,7 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
         if let Some(c) = &mut self.collector {
             c.add(&chunk);
         }
+        let mut changed = raw.is_none();
         if self.hide_usage && chunk.get("usage").is_some_and(|u| !u.is_null()) {
             let no_choices = chunk
                 .get("choices")
@@ -211,19 +238,15 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
             if let Some(obj) = chunk.as_object_mut() {
                 obj.remove("usage");
             }
-            if let (Some(name), Some(model)) = (&self.rewrite_model, chunk.get_mut("model")) {
-                *model = Value::String(name.clone());
-            }
-            self.queue
-                .push_back(Bytes::from(format!("data: {chunk}\n\n")));
-            return Ok(());
+            changed = true;
         }
-        let out = match (&self.rewrite_model, chunk.get_mut("model")) {
-            (Some(name), Some(model)) => {
-                *model = Value::String(name.clone());
-                format!("data: {chunk}\n\n")
-            }
-            _ => format!("data: {data}\n\n"),
+        if let (Some(name), Some(model)) = (&self.rewrite_model, chunk.get_mut("model")) {
+            *model = Value::String(name.clone());
+            changed = true;
+        }
+        let out = match raw {
+            Some(data) if !changed => format!("data: {data}\n\n"),
+            _ => format!("data: {chunk}\n\n"),
         };
         self.queue.push_back(Bytes::from(out));
         Ok(())

@@ -1,10 +1,16 @@
 //! Upstream providers: which wire format a deployment speaks, and its URL and header rules.
 //! Translation to and from non-OpenAI formats slots in here, one module per provider.
 
+pub mod anthropic;
+pub mod gemini;
 pub mod mock;
 pub mod openai;
 pub mod rewrite;
 pub mod sse;
+pub mod translate;
+
+#[cfg(test)]
+mod fixture_tests;
 
 /// The provider named by the prefix of `litellm_params.model`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,10 +84,5 @@ impl ProviderKind {
             Self::Gemini => Some("https://generativelanguage.googleapis.com/v1beta"),
             Self::HostedVllm | Self::Azure => None,
         }
-    }
-
-    /// Whether this build can talk to the provider; others load but answer a clear error.
-    pub fn wire_supported(self) -> bool {
-        matches!(self, Self::OpenAi | Self::HostedVllm | Self::Azure)
     }
 }

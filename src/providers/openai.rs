@@ -225,6 +225,8 @@ const CONTEXT_PHRASES: &[&str] = &[
     "prompt is too long",
     "too many tokens",
     "reduce the length of the messages",
+    "exceeds the maximum number of tokens allowed",
+    "input token count",
 ];
 
 const CONTENT_POLICY_PHRASES: &[&str] = &[
@@ -305,16 +307,26 @@ pub fn classify(
         .ok()
         .and_then(|v| v.get("error").cloned())
         .map(|e| {
+            // `status` is Gemini's (RESOURCE_EXHAUSTED, UNAVAILABLE, ...).
             format!(
-                "{} {}",
+                "{} {} {}",
                 e.get("code").unwrap_or(&Value::Null),
-                e.get("type").unwrap_or(&Value::Null)
+                e.get("type").unwrap_or(&Value::Null),
+                e.get("status").unwrap_or(&Value::Null)
             )
         })
         .unwrap_or_default();
     let lower = format!("{message} {code}").to_ascii_lowercase();
 
     let mut class = ErrorClass::from_status(status);
+    if lower.contains("api key not valid") || lower.contains("api_key_invalid") {
+        // Gemini answers a bad key with 400 INVALID_ARGUMENT.
+        class = ErrorClass::Authentication;
+    } else if lower.contains("resource_exhausted") || lower.contains("quota exceeded") {
+        class = ErrorClass::RateLimit;
+    } else if lower.contains("unavailable") && status == 503 {
+        class = ErrorClass::ServiceUnavailable;
+    }
     if class != ErrorClass::Authentication && class != ErrorClass::PermissionDenied {
         if CONTEXT_PHRASES.iter().any(|p| lower.contains(p)) && status < 500 {
             class = ErrorClass::ContextWindowExceeded;

@@ -64,9 +64,6 @@ pub fn render(cfg: &GatewayConfig) -> String {
             if d.mock_response.is_some() {
                 let _ = write!(out, " mock_response");
             }
-            if !d.provider.wire_supported() && d.mock_response.is_none() {
-                let _ = write!(out, " (provider translation not in this build)");
-            }
             out.push('\n');
         }
     }

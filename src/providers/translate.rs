@@ -1,0 +1,225 @@
+//! What the non-OpenAI providers share: the shape of a translated call, OpenAI chunk building,
+//! parameter checks for `drop_params`, and reading OpenAI message content.
+
+use serde_json::{json, Map, Value};
+use switchyard_actors::plan::AttemptError;
+use switchyard_actors::ErrorClass;
+
+use super::sse::SseEvent;
+use super::ProviderKind;
+
+/// A request ready to send upstream.
+pub struct UpstreamCall {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// What one provider stream event becomes on the OpenAI side.
+#[derive(Debug, PartialEq)]
+pub enum StreamItem {
+    Chunk(Value),
+    Done,
+}
+
+/// Turns one provider's SSE events into OpenAI `chat.completion.chunk`s, as they arrive.
+pub trait StreamTranslator {
+    fn event(&mut self, ev: &SseEvent, out: &mut Vec<StreamItem>) -> Result<(), AttemptError>;
+}
+
+/// The fields every chunk of one stream shares: one `id` for the whole stream.
+pub struct ChunkHead {
+    pub id: String,
+    pub created: u64,
+    pub model: String,
+}
+
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+pub fn random_hex(n: usize) -> String {
+    (0..n)
+        .map(|_| char::from_digit(fastrand::u32(..16), 16).unwrap_or('0'))
+        .collect()
+}
+
+impl ChunkHead {
+    pub fn new(id: String, model: &str) -> Self {
+        Self {
+            id,
+            created: unix_now(),
+            model: model.to_string(),
+        }
+    }
+
+    pub fn chunk(&self, choices: Value, usage: Option<Value>) -> Value {
+        let mut c = json!({"id": self.id, "object": "chat.completion.chunk", "created": self.created,
+                           "model": self.model, "choices": choices});
+        if let Some(u) = usage {
+            c["usage"] = u;
+        }
+        c
+    }
+
+    pub fn delta(&self, index: u64, delta: Value, finish: Option<&str>) -> Value {
+        self.chunk(
+            json!([{"index": index, "delta": delta, "finish_reason": finish}]),
+            None,
+        )
+    }
+}
+
+/// OpenAI usage from counts.
+pub fn usage_json(prompt: u64, completion: u64) -> Value {
+    json!({"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion})
+}
+
+/// A `chat.completion` from its parts.
+pub fn completion(id: &str, model: &str, choices: Vec<Value>, usage: Value) -> Value {
+    json!({"id": id, "object": "chat.completion", "created": unix_now(), "model": model,
+           "choices": choices, "usage": usage})
+}
+
+/// Parameters the OpenAI API defines that a provider cannot honour: without `drop_params` the
+/// client gets a 400 naming them, with it they are dropped.
+pub fn check_params(
+    provider: ProviderKind,
+    body: &Map<String, Value>,
+    unsupported: &[&str],
+    drop_params: bool,
+) -> Result<(), AttemptError> {
+    if drop_params {
+        return Ok(());
+    }
+    let mut bad: Vec<&str> = body
+        .iter()
+        .filter(|(k, v)| !v.is_null() && unsupported.contains(&k.as_str()))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    if body.get("n").and_then(Value::as_u64).is_some_and(|n| n > 1) && unsupported.contains(&"n>1")
+    {
+        bad.push("n");
+    }
+    if bad.is_empty() {
+        return Ok(());
+    }
+    Err(AttemptError::new(
+        ErrorClass::BadRequest,
+        400,
+        format!(
+            "BadRequestError: {} does not support parameters: {:?}. To drop them instead, set `drop_params: true` (litellm_settings, the deployment, or the request).",
+            provider.name(),
+            bad
+        ),
+    ))
+}
+
+/// The text of an OpenAI message `content`: a string, or the text parts of a list.
+pub fn text_of(content: &Value) -> String {
+    match content {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| match p {
+                Value::String(s) => Some(s.as_str()),
+                _ => p.get("text").and_then(Value::as_str),
+            })
+            .collect::<Vec<_>>()
+            .join(""),
+        _ => String::new(),
+    }
+}
+
+/// `data:image/png;base64,AAAA` → (`image/png`, `AAAA`).
+pub fn data_url(url: &str) -> Option<(&str, &str)> {
+    let rest = url.strip_prefix("data:")?;
+    let (meta, data) = rest.split_once(',')?;
+    let mime = meta.strip_suffix(";base64")?;
+    Some((mime, data))
+}
+
+/// A MIME type from a URL's file extension, for providers that want one.
+pub fn mime_from_url(url: &str) -> &'static str {
+    let path = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match path.rsplit('.').next() {
+        Some("png") => "image/png",
+        Some("gif") => "image/gif",
+        Some("webp") => "image/webp",
+        Some("pdf") => "application/pdf",
+        _ => "image/jpeg",
+    }
+}
+
+/// The image URL of an OpenAI `image_url` content part.
+pub fn image_url(part: &Value) -> Option<&str> {
+    let v = part.get("image_url")?;
+    v.as_str().or_else(|| v.get("url")?.as_str())
+}
+
+/// A tool call's `arguments` (a JSON string) as an object; invalid JSON becomes `{}`.
+pub fn arguments_object(call: &Value) -> Value {
+    let args = call.pointer("/function/arguments");
+    match args {
+        Some(Value::String(s)) if !s.trim().is_empty() => serde_json::from_str::<Value>(s)
+            .ok()
+            .filter(Value::is_object)
+            .unwrap_or_else(|| json!({})),
+        Some(v @ Value::Object(_)) => v.clone(),
+        _ => json!({}),
+    }
+}
+
+/// An upstream answer that is not what the provider's API documents.
+pub fn malformed(provider: ProviderKind, what: &str) -> AttemptError {
+    AttemptError::new(
+        ErrorClass::InternalServer,
+        500,
+        format!(
+            "InternalServerError: {} - unexpected answer: {what}",
+            provider.exception_label()
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helpers_read_openai_shapes() {
+        assert_eq!(
+            text_of(&json!([{"type": "text", "text": "a"}, {"type": "text", "text": "b"}])),
+            "ab"
+        );
+        assert_eq!(
+            data_url("data:image/png;base64,QUJD"),
+            Some(("image/png", "QUJD"))
+        );
+        assert_eq!(data_url("https://x/y.png"), None);
+        assert_eq!(mime_from_url("https://x/y.PNG?s=1"), "image/png");
+        assert_eq!(
+            arguments_object(&json!({"function": {"arguments": "{\"a\":1}"}})),
+            json!({"a": 1})
+        );
+        assert_eq!(
+            arguments_object(&json!({"function": {"arguments": "oops"}})),
+            json!({})
+        );
+        let body: Map<String, Value> = serde_json::from_value(json!({"seed": 1, "n": 2})).unwrap();
+        let err =
+            check_params(ProviderKind::Anthropic, &body, &["seed", "n>1"], false).unwrap_err();
+        assert!(
+            err.message.contains("seed") && err.message.contains("\"n\""),
+            "{}",
+            err.message
+        );
+        assert!(check_params(ProviderKind::Anthropic, &body, &["seed"], true).is_ok());
+    }
+}
