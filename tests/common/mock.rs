@@ -1,6 +1,7 @@
-//! A mock OpenAI-compatible upstream speaking the real wire format (JSON answers, SSE streams,
-//! OpenAI error bodies), scriptable to fail, hang, rate-limit or cut a stream, and counting
-//! what it receives. It runs its own actix system on its own thread.
+//! A mock LLM upstream speaking each provider's real wire format, chosen by the request path:
+//! OpenAI-compatible (and Azure), Anthropic Messages, Gemini generateContent. Scriptable to fail,
+//! hang, rate-limit or cut a stream, and counting what it receives. It runs its own actix
+//! system on its own thread.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use bytes::Bytes;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 #[derive(Clone, Debug)]
 pub enum Reply {
@@ -33,6 +34,8 @@ pub enum Reply {
     Hang,
     /// 200 embeddings list, one vector of `dims` per input item.
     Embedding { dims: usize },
+    /// 200 answer calling one function (streamed as the provider streams tool calls).
+    ToolCall { name: String, arguments: String },
 }
 
 impl Reply {
@@ -83,6 +86,7 @@ impl Reply {
 #[derive(Clone, Debug)]
 pub struct Recorded {
     pub path: String,
+    pub query: String,
     /// Lower-case names.
     pub headers: Vec<(String, String)>,
     pub body: Value,
@@ -102,72 +106,94 @@ pub struct MockUpstream {
     handle: actix_web::dev::ServerHandle,
 }
 
-fn unix_now() -> u64 {
+/// What an answer carries, whatever the provider's wire format.
+#[derive(Clone, Debug)]
+pub enum Content {
+    /// Text, as the pieces a stream sends.
+    Text(Vec<String>),
+    /// One function call.
+    ToolCall { name: String, arguments: String },
+}
+
+impl Content {
+    pub fn text(&self) -> String {
+        match self {
+            Self::Text(pieces) => pieces.concat(),
+            Self::ToolCall { .. } => String::new(),
+        }
+    }
+
+    pub fn words(&self) -> u64 {
+        match self {
+            Self::Text(pieces) => pieces.len() as u64,
+            Self::ToolCall { .. } => 5,
+        }
+    }
+}
+
+/// One SSE event of a mock stream; content events wait `delay_ms` first and count for cuts.
+pub struct Event {
+    pub bytes: Bytes,
+    pub content: bool,
+}
+
+pub fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
 
-fn chunk(model: &str, delta: Value, finish: Value) -> Bytes {
-    let c = json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": unix_now(), "model": model,
-                   "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});
-    Bytes::from(format!("data: {c}\n\n"))
-}
-
-fn stream_reply(
-    model: String,
-    pieces: Vec<String>,
-    delay_ms: u64,
-    cut_after: Option<usize>,
-    include_usage: bool,
-) -> HttpResponse {
-    let total = pieces.len();
-    let words = pieces.len() as u64;
-    let state = (0usize, pieces, model);
-    let body = futures_util::stream::unfold(state, move |(i, pieces, model)| async move {
-        if cut_after == Some(i) {
-            if i == usize::MAX {
-                return None;
-            }
-            // Pause first so the pieces already sent leave the mock's write buffer before the cut.
-            actix_rt::time::sleep(Duration::from_millis(delay_ms.max(20))).await;
-            let err = actix_web::error::ErrorInternalServerError("connection cut by the mock");
-            return Some((Err(err), (usize::MAX, pieces, model)));
-        }
-        if i == usize::MAX {
+/// Streams events, `delay_ms` before each content event; `cut_after: Some(n)` aborts the
+/// connection after n content events.
+fn stream_events(events: Vec<Event>, delay_ms: u64, cut_after: Option<usize>) -> HttpResponse {
+    let state = (events.into_iter(), 0usize, false);
+    let body = futures_util::stream::unfold(state, move |(mut it, sent, cut)| async move {
+        if cut {
             return None;
         }
-        if i < total {
-            if delay_ms > 0 {
-                actix_rt::time::sleep(Duration::from_millis(delay_ms)).await;
-            }
-            let delta = if i == 0 {
-                json!({"role": "assistant", "content": pieces[i]})
-            } else {
-                json!({"content": pieces[i]})
-            };
-            let bytes = chunk(&model, delta, Value::Null);
-            return Some((Ok::<_, actix_web::Error>(bytes), (i + 1, pieces, model)));
+        let next = it.next();
+        if cut_after == Some(sent) && next.as_ref().is_none_or(|e| e.content) {
+            // Pause first so the events already sent leave the write buffer before the cut.
+            actix_rt::time::sleep(Duration::from_millis(delay_ms.max(20))).await;
+            let err = actix_web::error::ErrorInternalServerError("connection cut by the mock");
+            return Some((Err(err), (it, sent, true)));
         }
-        let mut tail = Vec::new();
-        if i == total {
-            tail.extend_from_slice(&chunk(&model, json!({}), json!("stop")));
-            if include_usage {
-                let u = json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": unix_now(), "model": model,
-                               "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": words, "total_tokens": 10 + words}});
-                tail.extend_from_slice(format!("data: {u}\n\n").as_bytes());
-            }
-            tail.extend_from_slice(b"data: [DONE]\n\n");
-            return Some((Ok(Bytes::from(tail)), (usize::MAX, pieces, model)));
+        let ev = next?;
+        if ev.content && delay_ms > 0 {
+            actix_rt::time::sleep(Duration::from_millis(delay_ms)).await;
         }
-        None
+        let sent = sent + usize::from(ev.content);
+        Some((Ok::<_, actix_web::Error>(ev.bytes), (it, sent, false)))
     });
     HttpResponse::Ok()
         .content_type("text/event-stream")
         .streaming(body)
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Dialect {
+    OpenAi,
+    Anthropic,
+    Gemini,
+}
+
+fn dialect(path: &str) -> Option<Dialect> {
+    if path.ends_with("/v1/messages") {
+        Some(Dialect::Anthropic)
+    } else if path.contains(":generateContent")
+        || path.contains(":streamGenerateContent")
+        || path.contains(":batchEmbedContents")
+    {
+        Some(Dialect::Gemini)
+    } else if path.ends_with("/chat/completions") || path.ends_with("/embeddings") {
+        Some(Dialect::OpenAi)
+    } else {
+        None
+    }
+}
+
 fn error_reply(
+    dialect: Dialect,
     status: u16,
     message: &str,
     err_type: &str,
@@ -178,7 +204,11 @@ fn error_reply(
     if let Some(secs) = retry_after {
         b.insert_header(("retry-after", secs.to_string()));
     }
-    b.json(json!({"error": {"message": message, "type": err_type, "param": null, "code": code}}))
+    b.json(match dialect {
+        Dialect::OpenAi => super::wire_openai::error(message, err_type, code),
+        Dialect::Anthropic => super::wire_anthropic::error(status, message),
+        Dialect::Gemini => super::wire_gemini::error(status, message),
+    })
 }
 
 async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) -> HttpResponse {
@@ -188,6 +218,7 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) ->
         let mut s = state.lock().unwrap();
         s.requests.push(Recorded {
             path: path.clone(),
+            query: req.query_string().to_string(),
             headers: req
                 .headers()
                 .iter()
@@ -202,24 +233,35 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) ->
         });
         s.script.pop_front().unwrap_or_else(|| s.default.clone())
     };
-    let model = parsed["model"].as_str().unwrap_or("mock-model").to_string();
-    let wants_stream = parsed["stream"].as_bool().unwrap_or(false);
-    let include_usage = parsed["stream_options"]["include_usage"]
-        .as_bool()
-        .unwrap_or(false);
-    if !path.ends_with("/chat/completions") && !path.ends_with("/embeddings") {
+    let Some(dialect) = dialect(&path) else {
         return error_reply(
+            Dialect::OpenAi,
             404,
             &format!("Unknown path {path}"),
             "invalid_request_error",
             &None,
             None,
         );
-    }
-    match reply {
+    };
+    let model = parsed["model"]
+        .as_str()
+        .map(str::to_string)
+        .or_else(|| {
+            path.split("/models/")
+                .nth(1)
+                .and_then(|m| m.split(':').next())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| "mock-model".into());
+    let wants_stream =
+        parsed["stream"].as_bool().unwrap_or(false) || path.contains(":streamGenerateContent");
+    let include_usage = parsed["stream_options"]["include_usage"]
+        .as_bool()
+        .unwrap_or(false);
+    let (content, delay_ms, cut_after) = match reply {
         Reply::Hang => {
             actix_rt::time::sleep(Duration::from_secs(600)).await;
-            error_reply(500, "hung", "server_error", &None, None)
+            return error_reply(dialect, 500, "hung", "server_error", &None, None);
         }
         Reply::Error {
             status,
@@ -227,36 +269,38 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) ->
             err_type,
             code,
             retry_after,
-        } => error_reply(status, &message, &err_type, &code, retry_after),
+        } => return error_reply(dialect, status, &message, &err_type, &code, retry_after),
+        Reply::Embedding { dims } => {
+            return HttpResponse::Ok().json(match dialect {
+                Dialect::Gemini => super::wire_gemini::embeddings(&parsed, dims),
+                _ => super::wire_openai::embeddings(&parsed, &model, dims),
+            })
+        }
         Reply::Stream {
             chunks,
             delay_ms,
             cut_after,
-        } => stream_reply(model, chunks, delay_ms, cut_after, include_usage),
-        Reply::Chat { content } if wants_stream => {
-            let pieces = content.split_inclusive(' ').map(str::to_string).collect();
-            stream_reply(model, pieces, 0, None, include_usage)
-        }
-        Reply::Chat { content } => {
-            let words = content.split_whitespace().count() as u64;
-            HttpResponse::Ok().json(json!({
-                "id": "chatcmpl-mock", "object": "chat.completion", "created": unix_now(), "model": model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 10, "completion_tokens": words, "total_tokens": 10 + words}
-            }))
-        }
-        Reply::Embedding { dims } => {
-            let n = match &parsed["input"] {
-                Value::Array(items) => items.len(),
-                _ => 1,
-            };
-            let data: Vec<Value> = (0..n)
-                .map(|i| json!({"object": "embedding", "index": i, "embedding": vec![0.5; dims]}))
-                .collect();
-            HttpResponse::Ok().json(json!({"object": "list", "data": data, "model": model,
-                                           "usage": {"prompt_tokens": n, "total_tokens": n}}))
-        }
+        } => (Content::Text(chunks), delay_ms, cut_after),
+        Reply::Chat { content } => (
+            Content::Text(content.split_inclusive(' ').map(str::to_string).collect()),
+            0,
+            None,
+        ),
+        Reply::ToolCall { name, arguments } => (Content::ToolCall { name, arguments }, 0, None),
+    };
+    if !wants_stream {
+        return HttpResponse::Ok().json(match dialect {
+            Dialect::OpenAi => super::wire_openai::answer(&content, &model),
+            Dialect::Anthropic => super::wire_anthropic::answer(&content, &model),
+            Dialect::Gemini => super::wire_gemini::answer(&content),
+        });
     }
+    let events = match dialect {
+        Dialect::OpenAi => super::wire_openai::stream(&content, &model, include_usage),
+        Dialect::Anthropic => super::wire_anthropic::stream(&content, &model),
+        Dialect::Gemini => super::wire_gemini::stream(&content),
+    };
+    stream_events(events, delay_ms, cut_after)
 }
 
 impl MockUpstream {

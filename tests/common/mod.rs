@@ -4,6 +4,9 @@
 pub mod gateway;
 pub mod mock;
 pub mod redis;
+pub mod wire_anthropic;
+pub mod wire_gemini;
+pub mod wire_openai;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
