@@ -2,7 +2,8 @@
 # Switchyard benchmark, one command: bench/run.sh
 # Measures, in one run on this machine: direct to a zero-latency upstream (nginx answering a
 # fixed chat.completion), through an nginx proxy_pass hop (the floor for any proxy hop), and
-# through Switchyard; RPS and p50/p99 at concurrency 1, 16, 64 (wrk), added latency over direct,
+# through Switchyard (OpenAI passthrough, Anthropic translation, Redis and local cache hits);
+# RPS and p50/p99 at concurrency 1, 16, 64 (wrk), added latency over direct,
 # Switchyard's peak RSS, and time to first streamed chunk (direct vs through Switchyard).
 # Env: DURATION (seconds per cell, default 10), CONCURRENCY (default "1 16 64").
 set -euo pipefail
@@ -53,7 +54,11 @@ http {
 CONF
     "$NGINX" -c "$WORK/nginx-$1.conf" -p "$WORK" 2>/dev/null
 }
-nginx_conf upstream "server { listen 127.0.0.1:$UP_PORT; location / { default_type application/json; return 200 '$BODY'; } }"
+# The same answer in Anthropic's Messages format, for the translation row.
+ANTHROPIC_BODY='{"id":"msg_bench","type":"message","role":"assistant","model":"claude-3-5-sonnet-20241022","content":[{"type":"text","text":"Hello! How can I help you today?"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":9,"output_tokens":9}}'
+nginx_conf upstream "server { listen 127.0.0.1:$UP_PORT;
+        location / { default_type application/json; return 200 '$BODY'; }
+        location = /v1/messages { default_type application/json; return 200 '$ANTHROPIC_BODY'; } }"
 nginx_conf hop "upstream up { server 127.0.0.1:$UP_PORT; keepalive 256; }
     server { listen 127.0.0.1:$HOP_PORT; location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_buffering off; } }"
 
@@ -68,6 +73,11 @@ model_list:
     litellm_params:
       model: openai/gpt-4o
       api_base: http://127.0.0.1:$STREAM_PORT/v1
+      api_key: sk-bench-not-a-real-key
+  - model_name: claude
+    litellm_params:
+      model: anthropic/claude-3-5-sonnet-20241022
+      api_base: http://127.0.0.1:$UP_PORT
       api_key: sk-bench-not-a-real-key
 CONF
 "$BIN" --config "$WORK/config.yaml" --host 127.0.0.1 --port "$SY_PORT" --workers 2 > "$WORK/switchyard.log" 2>&1 &
@@ -103,15 +113,17 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer sk-client"
 wrk.body = '{"model":"gpt-4o","messages":[{"role":"user","content":"Hello!"}]}'
 LUA
+sed 's/"model":"gpt-4o"/"model":"claude"/' "$WORK/post.lua" > "$WORK/post-anthropic.lua"
 
 # wrk's latency lines look like "50%  123.00us"; print milliseconds.
 to_ms() { awk -v v="$1" 'BEGIN { n=v; sub(/[a-z]+$/,"",n); u=v; sub(/^[0-9.]+/,"",u);
     if (u=="us") n/=1000; else if (u=="s") n*=1000; else if (u=="m") n*=60000; printf "%.3f", n }'; }
 
 declare -A RPS P50 P99
+script_for() { if [ "$1" = anthropic ]; then echo "$WORK/post-anthropic.lua"; else echo "$WORK/post.lua"; fi; }
 run_cell() { # target-name url concurrency
     local threads=2; [ "$3" -lt 2 ] && threads=1
-    local out; out=$(wrk -t"$threads" -c"$3" -d"${DURATION}s" --latency -s "$WORK/post.lua" "$2")
+    local out; out=$(wrk -t"$threads" -c"$3" -d"${DURATION}s" --latency -s "$(script_for "$1")" "$2")
     if echo "$out" | grep -q "Non-2xx"; then echo "bench: $1 answered errors:"; echo "$out"; exit 1; fi
     RPS[$1,$3]=$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}')
     P50[$1,$3]=$(to_ms "$(echo "$out" | awk '$1=="50%" {print $2}')")
@@ -122,13 +134,13 @@ declare -A URL=(
     [direct]="http://127.0.0.1:$UP_PORT/v1/chat/completions"
     [nginx]="http://127.0.0.1:$HOP_PORT/v1/chat/completions"
     [switchyard]="http://127.0.0.1:$SY_PORT/v1/chat/completions"
+    [anthropic]="http://127.0.0.1:$SY_PORT/v1/chat/completions"
     [redis-hit]="http://127.0.0.1:$SY_REDIS_PORT/v1/chat/completions"
     [local-hit]="http://127.0.0.1:$SY_LOCAL_PORT/v1/chat/completions"
 )
-TARGETS="direct nginx switchyard redis-hit local-hit"
+TARGETS="direct nginx switchyard anthropic redis-hit local-hit"
 for t in $TARGETS; do
-    url="${URL[$t]}"
-    wrk -t1 -c8 -d2s -s "$WORK/post.lua" "$url" >/dev/null
+    wrk -t1 -c8 -d2s -s "$(script_for "$t")" "${URL[$t]}" >/dev/null
 done
 BODY_JSON=$(sed -n "s/^wrk.body = '\(.*\)'$/\1/p" "$WORK/post.lua")
 for t in redis-hit local-hit; do
@@ -160,6 +172,7 @@ STREAM=$(python3 bench/first_chunk.py "http://127.0.0.1:$STREAM_PORT/v1/chat/com
     c=$(echo "$CONCURRENCY" | awk '{print $NF}')
     echo "At concurrency $c: Switchyard throughput $(awk -v a="${RPS[switchyard,$c]}" -v b="${RPS[nginx,$c]}" 'BEGIN {printf "%.2f", a/b}')x the nginx hop's;" \
          "added p50 $(awk -v s="${P50[switchyard,$c]}" -v n="${P50[nginx,$c]}" -v d="${P50[direct,$c]}" 'BEGIN { if (n-d <= 0) print "n/a"; else printf "%.2f", (s-d)/(n-d)}')x the nginx hop's added p50."
+    echo "Anthropic translation at concurrency $c: $(awk -v a="${RPS[anthropic,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x the OpenAI passthrough throughput."
     echo "Cache hits at concurrency $c: Redis $(awk -v a="${RPS[redis-hit,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x and local $(awk -v a="${RPS[local-hit,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x the throughput of uncached requests to the zero-latency upstream."
     echo "Switchyard peak RSS: $((RSS_KB / 1024)) MB ($RSS_KB kB)."
     echo "$STREAM"

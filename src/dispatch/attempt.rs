@@ -206,16 +206,20 @@ pub async fn call(
     };
     let answer = match (d.provider, p.endpoint) {
         (ProviderKind::Anthropic, _) => Some(anthropic::response(&body, &label)?),
-        (ProviderKind::Gemini, Endpoint::Chat) => Some(gemini::response(&body, &label)?),
+        (ProviderKind::Gemini, Endpoint::Chat) => {
+            let (v, usage) = gemini::response(&body, &label)?;
+            Some((v.to_string().into_bytes(), usage))
+        }
         (ProviderKind::Gemini, Endpoint::Embeddings) => {
-            Some(gemini::embeddings_response(&body, &label)?)
+            let (v, usage) = gemini::embeddings_response(&body, &label)?;
+            Some((v.to_string().into_bytes(), usage))
         }
         _ => None,
     };
-    if let Some((value, usage)) = answer {
+    if let Some((bytes, usage)) = answer {
         return Ok(Answered {
             answer: Answer::Json {
-                body: Bytes::from(value.to_string()),
+                body: Bytes::from(bytes),
                 usage,
             },
             headers,

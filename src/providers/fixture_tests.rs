@@ -109,7 +109,8 @@ fn check_response(f: &Value) -> Result<(), String> {
     let bytes = serde_json::to_vec(&f["upstream"]).unwrap();
     let label = f["model_label"].as_str().unwrap();
     let result = match f["provider"].as_str() {
-        Some("anthropic") => anthropic::response(&bytes, label),
+        Some("anthropic") => anthropic::response(&bytes, label)
+            .map(|(b, u)| (serde_json::from_slice::<Value>(&b).unwrap(), u)),
         Some("gemini") => gemini::response(&bytes, label),
         other => return Err(format!("no response translation for {other:?}")),
     };
