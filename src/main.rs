@@ -7,9 +7,11 @@ mod error;
 mod http;
 mod log_writer;
 mod providers;
+mod redis_link;
 mod secret;
 mod server;
 mod settings;
+mod shared_state;
 mod state;
 mod telemetry;
 

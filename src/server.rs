@@ -16,6 +16,8 @@ use switchyard_actors::supervisor::Supervisor;
 use crate::cache::{SharedCache, WorkerCache};
 use crate::http;
 use crate::settings::GatewayConfig;
+use crate::shared_state::sync::{Track, Tracked};
+use crate::shared_state::{SharedState, WorkerShared};
 use crate::state::{AppState, Worker};
 
 pub struct ServeOptions {
@@ -36,7 +38,7 @@ struct RouterParts {
 }
 
 /// Starts one actor per deployment, all on one arbiter of their own: they only see failures.
-fn start_router(cfg: &GatewayConfig) -> RouterParts {
+fn start_router(cfg: &GatewayConfig, shared: Option<&SharedState>) -> RouterParts {
     let arbiter = Arbiter::new().handle();
     let router = &cfg.router;
     let mut gates = Vec::with_capacity(cfg.deployments.len());
@@ -60,10 +62,24 @@ fn start_router(cfg: &GatewayConfig) -> RouterParts {
             lone: single && !router.fallbacks.has_entry(spec.group),
         };
         let (id, actor_gate) = (d.id.clone(), gate.clone());
+        let publisher = shared.map(SharedState::publisher);
         addrs.push(DeploymentActor::start_in_arbiter(&arbiter, move |_| {
-            DeploymentActor::new(id, actor_gate, settings)
+            DeploymentActor::new(id, actor_gate, settings, publisher)
         }));
         gates.push(gate);
+    }
+    if let Some(s) = shared {
+        let tracked = cfg
+            .deployments
+            .iter()
+            .zip(&addrs)
+            .map(|(d, a)| Tracked {
+                id: d.id.clone(),
+                actor: a.clone(),
+                tpm: d.spec.tpm.is_some(),
+            })
+            .collect();
+        s.sync.do_send(Track(tracked));
     }
     let planner = Planner {
         router: router.clone(),
@@ -121,11 +137,18 @@ async fn wait_for_stop_signal() {
 }
 
 pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()> {
-    let router = start_router(&cfg);
     let cache = match cfg.cache.clone().map(SharedCache::start).transpose() {
         Ok(c) => c,
         Err(e) => return Err(std::io::Error::other(format!("cache: {e}"))),
     };
+    let shared = match cfg.shared_state.clone().map(SharedState::start).transpose() {
+        Ok(s) => s,
+        Err(e) => return Err(std::io::Error::other(format!("shared router state: {e}"))),
+    };
+    if let Some(s) = &shared {
+        tracing::info!(redis = %s.settings.target.display, from = s.settings.source, "router state shared through Redis");
+    }
+    let router = start_router(&cfg, shared.as_deref());
     if let Some(c) = &cache {
         tracing::info!(
             cache = c.settings.kind(),
@@ -140,6 +163,7 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
         draining: draining.clone(),
         instance_id: opts.instance_id.clone(),
         cache: cache.clone(),
+        shared_state: shared.clone(),
     });
     let tls = tls_config();
     let server = HttpServer::new(move || {
@@ -149,6 +173,7 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
             client: upstream_client(tls.clone()),
             supervisor: Supervisor::new(r.planner, r.gates, r.deployments).start(),
             cache: cache.clone().map(WorkerCache::new),
+            shared: shared.as_deref().map(WorkerShared::new),
         };
         App::new()
             .app_data(state.clone())

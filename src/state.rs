@@ -9,6 +9,7 @@ use switchyard_actors::supervisor::Supervisor;
 
 use crate::cache::{SharedCache, WorkerCache};
 use crate::settings::GatewayConfig;
+use crate::shared_state::{SharedState, WorkerShared};
 
 pub struct AppState {
     pub config: Arc<GatewayConfig>,
@@ -19,6 +20,7 @@ pub struct AppState {
     /// Names this instance in `x-switchyard-instance`, so clients see which one answered.
     pub instance_id: String,
     pub cache: Option<Arc<SharedCache>>,
+    pub shared_state: Option<Arc<SharedState>>,
 }
 
 /// What one worker thread owns: its upstream client (connection pool) and its supervisor.
@@ -26,4 +28,6 @@ pub struct Worker {
     pub client: awc::Client,
     pub supervisor: Addr<Supervisor>,
     pub cache: Option<WorkerCache>,
+    /// This worker's connection for cluster-wide rpm/tpm counts.
+    pub shared: Option<WorkerShared>,
 }

@@ -13,14 +13,61 @@ pub struct DeploymentActor {
     id: String,
     gate: Arc<Gate>,
     accrual: FailureAccrual,
+    /// Where cooldowns it decides are published for the other instances (shared state).
+    publisher: Option<Recipient<CooldownDecided>>,
 }
 
 impl DeploymentActor {
-    pub fn new(id: String, gate: Arc<Gate>, settings: AccrualSettings) -> Self {
+    pub fn new(
+        id: String,
+        gate: Arc<Gate>,
+        settings: AccrualSettings,
+        publisher: Option<Recipient<CooldownDecided>>,
+    ) -> Self {
         Self {
             id,
             gate,
             accrual: FailureAccrual::new(settings),
+            publisher,
+        }
+    }
+}
+
+/// A cooldown this instance decided, for the other instances to apply.
+#[derive(Message, Clone, Debug)]
+#[rtype(result = "()")]
+pub struct CooldownDecided {
+    pub deployment_id: String,
+    pub until_ms: u64,
+}
+
+/// What the shared state says of this deployment: a cooldown another instance decided, and
+/// the tokens every instance used this minute.
+#[derive(Message, Clone, Copy, Debug, Default)]
+#[rtype(result = "()")]
+pub struct ClusterState {
+    pub cooldown_until_ms: Option<u64>,
+    pub tokens: Option<(u64, u64)>,
+    pub now_ms: u64,
+}
+
+impl Handler<ClusterState> for DeploymentActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ClusterState, _: &mut Self::Context) {
+        if let Some(until) = msg.cooldown_until_ms {
+            let known = self.gate.cooling_until(msg.now_ms).unwrap_or(0);
+            if until > msg.now_ms && until > known + 1000 {
+                self.gate.set_cooldown_until(until);
+                tracing::warn!(
+                    deployment = %self.id,
+                    cooldown_s = (until - msg.now_ms) as f64 / 1000.0,
+                    "deployment cooling down (decided by another instance)"
+                );
+            }
+        }
+        if let Some((minute, used)) = msg.tokens {
+            self.gate.set_cluster_tokens(minute, used);
         }
     }
 }
@@ -49,6 +96,12 @@ impl Handler<RecordFailure> for DeploymentActor {
         let successes = self.gate.successes_this_minute(msg.now_ms);
         if let Some(ms) = self.accrual.on_failure(msg.now_ms, msg.facts, successes) {
             self.gate.set_cooldown_until(msg.now_ms + ms);
+            if let Some(p) = &self.publisher {
+                p.do_send(CooldownDecided {
+                    deployment_id: self.id.clone(),
+                    until_ms: msg.now_ms + ms,
+                });
+            }
             tracing::warn!(
                 deployment = %self.id,
                 error = msg.facts.class.name(),

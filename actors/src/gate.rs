@@ -22,6 +22,11 @@ pub struct Gate {
     latency_us: AtomicU64,
     success_minute: AtomicU64,
     successes: AtomicU32,
+    /// Set when the cluster-wide rpm count (shared state) is spent: refuse until then.
+    rpm_blocked_until_ms: AtomicU64,
+    /// Tokens used this minute by every instance, as last read from the shared state.
+    cluster_tpm_minute: AtomicU64,
+    cluster_tpm_used: AtomicU64,
 }
 
 /// Why a deployment refused a request right now.
@@ -75,6 +80,9 @@ impl Gate {
             latency_us: AtomicU64::new(0),
             success_minute: AtomicU64::new(0),
             successes: AtomicU32::new(0),
+            rpm_blocked_until_ms: AtomicU64::new(0),
+            cluster_tpm_minute: AtomicU64::new(0),
+            cluster_tpm_used: AtomicU64::new(0),
         }
     }
 
@@ -100,18 +108,52 @@ impl Gate {
         }
     }
 
+    /// This minute's tokens: this instance's, or every instance's when shared state says more.
     pub fn tokens_this_minute(&self, now_ms: u64) -> u64 {
-        if self.tpm_minute.load(Ordering::Acquire) == now_ms / 60_000 {
+        let minute = now_ms / 60_000;
+        let local = if self.tpm_minute.load(Ordering::Acquire) == minute {
             self.tpm_used.load(Ordering::Acquire)
         } else {
             0
-        }
+        };
+        let cluster = if self.cluster_tpm_minute.load(Ordering::Acquire) == minute {
+            self.cluster_tpm_used.load(Ordering::Acquire)
+        } else {
+            0
+        };
+        local.max(cluster)
+    }
+
+    pub fn rpm(&self) -> bool {
+        self.rpm.is_some()
+    }
+
+    pub fn tpm(&self) -> bool {
+        self.tpm.is_some()
+    }
+
+    /// The cluster-wide rpm count for this minute is spent: refuse until `until_ms`.
+    pub fn block_rpm_until(&self, until_ms: u64) {
+        self.rpm_blocked_until_ms
+            .fetch_max(until_ms, Ordering::AcqRel);
+    }
+
+    /// Every instance's token count for `minute`, read from the shared state.
+    pub fn set_cluster_tokens(&self, minute: u64, used: u64) {
+        self.cluster_tpm_used.store(used, Ordering::Release);
+        self.cluster_tpm_minute.store(minute, Ordering::Release);
     }
 
     /// Takes an in-flight slot and an rpm token, or says why not.
     pub fn try_admit(self: &Arc<Self>, now_ms: u64) -> Result<Admission, Refusal> {
         if let Some(until_ms) = self.cooling_until(now_ms) {
             return Err(Refusal::CoolingDown { until_ms });
+        }
+        let blocked = self.rpm_blocked_until_ms.load(Ordering::Acquire);
+        if blocked > now_ms {
+            return Err(Refusal::RateLimited {
+                retry_after_ms: blocked - now_ms,
+            });
         }
         if let Some(tpm) = self.tpm {
             if self.tokens_this_minute(now_ms) >= tpm {

@@ -5,7 +5,7 @@
 //! without a runtime, with time passed in.
 
 pub mod accrual;
-pub mod cache_watch;
+pub mod backend_watch;
 pub mod class;
 pub mod clock;
 pub mod deployment;

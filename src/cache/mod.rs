@@ -1,12 +1,11 @@
 //! The response cache: Redis (shared by every instance) or an in-process LRU. The cache actor
-//! (`CacheWatch`) owns the backend's health; each worker reads and writes through its own
+//! (`BackendWatch`) owns the backend's health; each worker reads and writes through its own
 //! connection, so cached bytes never queue behind one mailbox.
 
 pub mod control;
 pub mod entry;
 pub mod key;
 pub mod local;
-pub mod redis_link;
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -15,13 +14,13 @@ use std::time::Duration;
 use actix::{Actor, Addr, Arbiter};
 use bytes::Bytes;
 use serde_json::{json, Value};
-use switchyard_actors::cache_watch::{CacheHealth, CacheStats, CacheWatch};
+use switchyard_actors::backend_watch::{BackendHealth, BackendWatch, CacheStats};
 
 use crate::dispatch::Prepared;
 use crate::providers::openai::Endpoint;
+use crate::redis_link::{RedisEndpoint, RedisLink, RedisProbe};
 use crate::settings::cache::{CacheBackend, CacheSettings};
 use local::LocalCache;
-use redis_link::{RedisEndpoint, RedisLink, RedisProbe};
 
 /// What the cache does for one request.
 #[derive(Clone, Debug)]
@@ -37,15 +36,15 @@ pub struct CachePlan {
 pub struct SharedCache {
     pub settings: CacheSettings,
     pub stats: CacheStats,
-    pub health: Arc<CacheHealth>,
+    pub health: Arc<BackendHealth>,
     local: Option<LocalCache>,
-    redis: Option<(RedisEndpoint, Addr<CacheWatch>)>,
+    redis: Option<(RedisEndpoint, Addr<BackendWatch>)>,
 }
 
 impl SharedCache {
     /// Builds the cache; for Redis, starts the cache actor on an arbiter of its own.
     pub fn start(settings: CacheSettings) -> Result<Arc<Self>, String> {
-        let health = Arc::new(CacheHealth::default());
+        let health = Arc::new(BackendHealth::default());
         let (local, redis) = match &settings.backend {
             CacheBackend::Local {
                 max_items,
@@ -59,8 +58,13 @@ impl SharedCache {
                 )?;
                 let (probe, h, display) =
                     (endpoint.clone(), health.clone(), target.display.clone());
-                let watch = CacheWatch::start_in_arbiter(&Arbiter::new().handle(), move |_| {
-                    CacheWatch::new(h, Box::new(RedisProbe::new(probe)), display)
+                let watch = BackendWatch::start_in_arbiter(&Arbiter::new().handle(), move |_| {
+                    BackendWatch::new(
+                        h,
+                        Box::new(RedisProbe::new(probe)),
+                        display,
+                        "response cache",
+                    )
                 });
                 (None, Some((endpoint, watch)))
             }

@@ -15,7 +15,7 @@ use switchyard_actors::clock::now_ms;
 
 use switchyard_actors::plan::{AttemptFailure, FinalError, RequestOverrides, RequestProgress};
 use switchyard_actors::supervisor::{Grant, NextStep, Step};
-use switchyard_actors::GroupIdx;
+use switchyard_actors::{DeploymentIdx, GroupIdx};
 
 use crate::cache::control::CacheControl;
 use crate::cache::entry::has_output;
@@ -73,6 +73,32 @@ fn final_error(state: &AppState, p: &Prepared, fe: FinalError) -> GatewayError {
         message,
         retry_after: e.retry_after.map(|s| s.ceil().max(1.0) as u64),
     }
+}
+
+/// With shared state, counts the request in the deployment's cluster-wide rpm window; false
+/// (and the deployment refused here until the minute ends) when the cluster spent it.
+async fn within_cluster_rpm(state: &AppState, worker: &Worker, deployment: DeploymentIdx) -> bool {
+    let d = state.config.deployment(deployment);
+    let (Some(ws), Some(rpm)) = (&worker.shared, d.spec.rpm) else {
+        return true;
+    };
+    let now = now_ms();
+    match ws.count_request(&d.id, now).await {
+        Some(n) if n > rpm => {
+            state.gates[deployment.0 as usize].block_rpm_until((now / 60_000 + 1) * 60_000);
+            tracing::info!(deployment = %d.id, rpm, "cluster-wide rpm limit reached for this minute");
+            false
+        }
+        _ => true,
+    }
+}
+
+/// Where a stream's token count goes when it ends: the cluster-wide tpm window.
+fn tokens_sink(worker: &Worker, d: &crate::settings::Deployment) -> Option<Box<dyn FnOnce(u64)>> {
+    let ws = worker.shared.clone()?;
+    d.spec.tpm?;
+    let id = d.id.clone();
+    Some(Box::new(move |tokens| ws.add_tokens(&id, now_ms(), tokens)))
 }
 
 pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpResponse {
@@ -140,7 +166,6 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                 actix_web::rt::time::sleep(delay).await;
             }
             Step::Call(grant) => {
-                log.attempts += 1;
                 let Grant {
                     progress: next,
                     deployment,
@@ -148,6 +173,13 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                     reporter,
                 } = grant;
                 let d = state.config.deployment(deployment);
+                if !within_cluster_rpm(state, worker, deployment).await {
+                    // Its gate now refuses it until the minute ends; the router picks another.
+                    drop(admission);
+                    progress = next;
+                    continue;
+                }
+                log.attempts += 1;
                 // LiteLLM reports the requested name on a direct answer, the upstream's after a fallback.
                 let rewrite = (next.group() == p.group).then(|| p.requested_model.clone());
                 let attempt_started = Instant::now();
@@ -185,6 +217,9 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                                         cache.store(pl.key.clone(), &body, pl.ttl);
                                     }
                                 }
+                                if let (Some(ws), Some(_)) = (&worker.shared, d.spec.tpm) {
+                                    ws.add_tokens(&d.id, now_ms(), usage.total_tokens);
+                                }
                                 let latency = attempt_started.elapsed().as_micros() as u64;
                                 admission.succeed(now_ms(), latency, usage.total_tokens);
                                 log.prompt_tokens = usage.prompt_tokens;
@@ -212,6 +247,7 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                                     log,
                                     attempt_started,
                                     client_timeout: p.overrides.client_timeout,
+                                    tokens_sink: tokens_sink(worker, d),
                                     store: store_plan(next.group()).map(|(pl, cache)| {
                                         PendingStore {
                                             cache: cache.clone(),

@@ -37,6 +37,8 @@ pub struct StreamEnd {
     pub client_timeout: bool,
     /// Where the assembled answer goes once the stream has completed.
     pub store: Option<PendingStore>,
+    /// Where the stream's token count goes (cluster-wide tpm), once it has completed.
+    pub tokens_sink: Option<Box<dyn FnOnce(u64)>>,
 }
 
 pub struct PendingStore {
@@ -321,8 +323,12 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
                 admission,
                 mut log,
                 store,
+                tokens_sink,
                 ..
             } = end;
+            if let Some(sink) = tokens_sink {
+                sink(usage.total_tokens);
+            }
             if let (Some(store), Some(collector)) = (store, self.collector.take()) {
                 if let Some(answer) = collector.finish() {
                     store.cache.store(store.key, &answer, store.ttl);

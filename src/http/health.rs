@@ -38,6 +38,7 @@ pub async fn readiness(state: web::Data<AppState>) -> HttpResponse {
         "db": "Not connected",
         "cache": state.cache.as_ref().map(|c| c.settings.kind()),
         "cache_health": state.cache.as_ref().map(|c| c.report()),
+        "shared_state": state.shared_state.as_ref().map(|s| s.report()),
         "switchyard_version": env!("CARGO_PKG_VERSION"),
         "instance": state.instance_id,
         "deployments": state.config.deployments.len(),

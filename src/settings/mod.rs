@@ -7,6 +7,7 @@ pub mod load;
 pub mod notes;
 pub mod report;
 pub mod router;
+pub mod shared_state;
 pub mod value;
 
 use std::collections::HashMap;
@@ -138,6 +139,8 @@ pub struct GatewayConfig {
     pub master_key: Option<Secret>,
     pub max_request_bytes: usize,
     pub cache: Option<cache::CacheSettings>,
+    /// Redis through which instances share cooldowns and rpm/tpm usage.
+    pub shared_state: Option<shared_state::SharedStateSettings>,
     pub notes: Vec<notes::Note>,
 }
 
@@ -198,6 +201,7 @@ impl GatewayConfig {
             GENERAL_KEYS_NOT_USED,
         );
         let cache = cache::cache_settings(root, litellm, &env, &mut notes)?;
+        let shared_state = shared_state::shared_state(router, cache.as_ref())?;
 
         let Some(list) = Field::of(root, "", "model_list").list()? else {
             return err("model_list", "required: a list of deployments");
@@ -321,6 +325,7 @@ impl GatewayConfig {
             master_key,
             max_request_bytes: (max_mb * 1024.0 * 1024.0) as usize,
             cache,
+            shared_state,
             notes: notes.0,
         })
     }

@@ -121,6 +121,14 @@ pub fn render(cfg: &GatewayConfig) -> String {
         )
     );
     let _ = writeln!(out, "cache: {}", cache_line(cfg));
+    let _ = writeln!(
+        out,
+        "shared router state: {}",
+        cfg.shared_state.as_ref().map_or_else(
+            || "none (each instance keeps its own cooldowns and rpm/tpm counts)".to_string(),
+            |s| format!("redis {} (from {})", s.target.display, s.source)
+        )
+    );
     for (kind, title) in [
         (NoteKind::Unknown, "ignored keys"),
         (NoteKind::NotUsed, "accepted without effect"),

@@ -30,15 +30,15 @@ pub const ROUTER_KEYS: &[&str] = &[
     "max_fallbacks",
     "default_max_parallel_requests",
     "model_group_alias",
+    "redis_host",
+    "redis_port",
+    "redis_password",
+    "redis_url",
 ];
 
 pub const ROUTER_KEYS_NOT_USED: &[&str] = &[
     "enable_pre_call_checks",
     "optional_pre_call_checks",
-    "redis_host",
-    "redis_port",
-    "redis_password",
-    "redis_url",
     "cache_kwargs",
     "cache_responses",
     "caching_groups",

@@ -1,7 +1,8 @@
-//! One worker thread's Redis connection: multiplexed (every request of the worker shares it,
-//! pipelined), bounded by the configured timeouts, dropped on the first error and re-opened
-//! once the cache actor has seen Redis answer again. While Redis is down, lookups are skipped
-//! outright, so an outage costs requests nothing.
+//! One worker thread's Redis connection (for the response cache, or the shared router state):
+//! multiplexed (every request of the worker shares it, pipelined), bounded by the configured
+//! timeouts, dropped on the first error and re-opened once the backend's watch actor has seen
+//! Redis answer again. While Redis is down, calls are skipped outright, so an outage costs
+//! requests nothing.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 use actix::Addr;
 use redis::aio::MultiplexedConnection;
 use redis::AsyncConnectionConfig;
-use switchyard_actors::cache_watch::{BackendFailed, CacheHealth, CacheWatch, Probe};
+use switchyard_actors::backend_watch::{BackendFailed, BackendHealth, BackendWatch, Probe};
 
 /// Least time between two connection attempts of one worker.
 const RECONNECT_SPACING: Duration = Duration::from_millis(250);
@@ -35,7 +36,7 @@ impl RedisEndpoint {
         Ok(Self { client, config })
     }
 
-    async fn connect(&self) -> Result<MultiplexedConnection, String> {
+    pub async fn connect(&self) -> Result<MultiplexedConnection, String> {
         self.client
             .get_multiplexed_async_connection_with_config(&self.config)
             .await
@@ -68,13 +69,17 @@ struct LinkState {
 
 pub struct RedisLink {
     endpoint: RedisEndpoint,
-    health: Arc<CacheHealth>,
-    watch: Addr<CacheWatch>,
+    health: Arc<BackendHealth>,
+    watch: Addr<BackendWatch>,
     state: RefCell<LinkState>,
 }
 
 impl RedisLink {
-    pub fn new(endpoint: RedisEndpoint, health: Arc<CacheHealth>, watch: Addr<CacheWatch>) -> Self {
+    pub fn new(
+        endpoint: RedisEndpoint,
+        health: Arc<BackendHealth>,
+        watch: Addr<BackendWatch>,
+    ) -> Self {
         Self {
             endpoint,
             health,
@@ -135,6 +140,23 @@ impl RedisLink {
         let reply: redis::RedisResult<Option<Vec<u8>>> =
             redis::cmd("GET").arg(key).query_async(&mut conn).await;
         reply.map_err(|e| self.failed(describe(e)))
+    }
+
+    /// Counts one more in a fixed window: INCRBY and PEXPIRE in one round trip; the new count.
+    pub async fn incr_window(&self, key: &str, by: u64, ttl: Duration) -> Result<u64, ()> {
+        let Some(mut conn) = self.connection().await else {
+            return Err(());
+        };
+        let reply: redis::RedisResult<(u64, i64)> = redis::pipe()
+            .cmd("INCRBY")
+            .arg(key)
+            .arg(by)
+            .cmd("PEXPIRE")
+            .arg(key)
+            .arg(ttl.as_millis() as u64)
+            .query_async(&mut conn)
+            .await;
+        reply.map(|(n, _)| n).map_err(|e| self.failed(describe(e)))
     }
 
     pub async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), ()> {

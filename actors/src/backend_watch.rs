@@ -1,4 +1,5 @@
-//! The cache actor: it owns the cache backend's health. Workers talk to the backend directly
+//! The actor that owns a shared backend's health: the response cache's Redis (it is the cache
+//! actor) or the Redis holding shared router state. Workers talk to the backend directly
 //! (lookups and stores are bytes, and must not queue behind one mailbox); they report failures
 //! here. The actor alone decides when an outage begins and ends: it logs one warning per outage,
 //! probes the backend until it answers again, and publishes the state that readiness reports and
@@ -58,7 +59,7 @@ impl CacheStats {
 
 /// The backend's published health.
 #[derive(Default, Debug)]
-pub struct CacheHealth {
+pub struct BackendHealth {
     degraded: AtomicBool,
     /// Bumped at the end of each outage, so workers know to reconnect.
     recoveries: AtomicU64,
@@ -66,7 +67,7 @@ pub struct CacheHealth {
     last_error: Mutex<Option<String>>,
 }
 
-impl CacheHealth {
+impl BackendHealth {
     pub fn degraded(&self) -> bool {
         self.degraded.load(Ordering::Acquire)
     }
@@ -87,11 +88,13 @@ impl CacheHealth {
     }
 }
 
-pub struct CacheWatch {
-    health: Arc<CacheHealth>,
+pub struct BackendWatch {
+    health: Arc<BackendHealth>,
     probe: Box<dyn Probe>,
     /// What logs may name: the backend without credentials.
     backend: String,
+    /// What the backend is for, in log lines ("response cache", "shared router state").
+    role: &'static str,
     down_since: Option<Instant>,
     probing: bool,
     ticks: u64,
@@ -101,12 +104,18 @@ pub struct CacheWatch {
 const TICK: Duration = Duration::from_millis(500);
 const HEALTHY_EVERY: u64 = 10;
 
-impl CacheWatch {
-    pub fn new(health: Arc<CacheHealth>, probe: Box<dyn Probe>, backend: String) -> Self {
+impl BackendWatch {
+    pub fn new(
+        health: Arc<BackendHealth>,
+        probe: Box<dyn Probe>,
+        backend: String,
+        role: &'static str,
+    ) -> Self {
         Self {
             health,
             probe,
             backend,
+            role,
             down_since: None,
             probing: false,
             ticks: 0,
@@ -123,10 +132,15 @@ impl CacheWatch {
         self.down_since = Some(Instant::now());
         self.health.outages.fetch_add(1, Ordering::Relaxed);
         self.health.degraded.store(true, Ordering::Release);
+        let consequence = match self.role {
+            "response cache" => "requests go upstream uncached until it is back",
+            _ => "this instance uses its own state until it is back",
+        };
         tracing::warn!(
             backend = %self.backend,
             error = %error,
-            "response cache unreachable: requests go upstream uncached until it is back"
+            "{} unreachable: {consequence}",
+            self.role
         );
     }
 
@@ -139,7 +153,8 @@ impl CacheWatch {
         tracing::info!(
             backend = %self.backend,
             outage_s = since.elapsed().as_secs_f64(),
-            "response cache reachable again"
+            "{} reachable again",
+            self.role
         );
     }
 
@@ -159,7 +174,7 @@ impl CacheWatch {
     }
 }
 
-impl Actor for CacheWatch {
+impl Actor for BackendWatch {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
@@ -181,7 +196,7 @@ pub struct BackendFailed {
     pub error: String,
 }
 
-impl Handler<BackendFailed> for CacheWatch {
+impl Handler<BackendFailed> for BackendWatch {
     type Result = ();
 
     fn handle(&mut self, msg: BackendFailed, ctx: &mut Self::Context) {

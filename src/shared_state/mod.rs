@@ -1,0 +1,137 @@
+//! Router state shared by every instance through Redis: cooldowns and rpm/tpm usage, so
+//! instances behind nginx or in a SLURM array behave as one gateway.
+//!
+//! Redis operations:
+//! - per request to a deployment with `rpm`: one round trip (INCRBY + PEXPIRE, pipelined) to
+//!   count it in the cluster-wide minute window; over the limit, the deployment is refused on
+//!   this instance until the minute ends and the router picks another;
+//! - per answer from a deployment with `tpm`: one fire-and-forget INCRBY + PEXPIRE of its tokens;
+//! - per cooldown decided: one SET with the deadline (PX = its length);
+//! - per instance, every 250 ms: one MGET of every deployment's cooldown (and tpm) key, applied
+//!   by the deployment actors.
+//!
+//! Deployments without `rpm`/`tpm` cost no Redis operation per request. If Redis is down, each
+//! instance falls back to its own state (and logs it once).
+
+pub mod sync;
+
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::{Actor, Addr, Arbiter, Recipient};
+use serde_json::{json, Value};
+use switchyard_actors::backend_watch::{BackendHealth, BackendWatch};
+use switchyard_actors::deployment::CooldownDecided;
+
+use crate::redis_link::{RedisEndpoint, RedisLink, RedisProbe};
+use crate::settings::shared_state::SharedStateSettings;
+use sync::StateSync;
+
+pub const KEY_PREFIX: &str = "switchyard:";
+
+pub fn cooldown_key(id: &str) -> String {
+    format!("{KEY_PREFIX}cooldown:{id}")
+}
+
+pub fn rpm_key(id: &str, minute: u64) -> String {
+    format!("{KEY_PREFIX}rpm:{id}:{minute}")
+}
+
+pub fn tpm_key(id: &str, minute: u64) -> String {
+    format!("{KEY_PREFIX}tpm:{id}:{minute}")
+}
+
+/// Window keys outlive their minute a little, so late readers still see them.
+const WINDOW_TTL: Duration = Duration::from_secs(120);
+
+pub struct SharedState {
+    pub settings: SharedStateSettings,
+    pub health: Arc<BackendHealth>,
+    endpoint: RedisEndpoint,
+    watch: Addr<BackendWatch>,
+    pub sync: Addr<StateSync>,
+}
+
+impl SharedState {
+    /// Starts the watch and sync actors on an arbiter of their own.
+    pub fn start(settings: SharedStateSettings) -> Result<Arc<Self>, String> {
+        let endpoint = RedisEndpoint::new(
+            settings.target.url.expose(),
+            settings.op_timeout,
+            settings.connect_timeout,
+        )?;
+        let health = Arc::new(BackendHealth::default());
+        let arbiter = Arbiter::new().handle();
+        let (probe, h, display) = (
+            endpoint.clone(),
+            health.clone(),
+            settings.target.display.clone(),
+        );
+        let watch = BackendWatch::start_in_arbiter(&arbiter, move |_| {
+            BackendWatch::new(
+                h,
+                Box::new(RedisProbe::new(probe)),
+                display,
+                "shared router state",
+            )
+        });
+        let (e, w, h) = (endpoint.clone(), watch.clone(), health.clone());
+        let sync = StateSync::start_in_arbiter(&arbiter, move |_| StateSync::new(e, w, h));
+        Ok(Arc::new(Self {
+            settings,
+            health,
+            endpoint,
+            watch,
+            sync,
+        }))
+    }
+
+    pub fn publisher(&self) -> Recipient<CooldownDecided> {
+        self.sync.clone().recipient()
+    }
+
+    pub fn report(&self) -> Value {
+        json!({
+            "redis": self.settings.target.display,
+            "status": if self.health.degraded() { "degraded" } else { "healthy" },
+        })
+    }
+}
+
+/// One worker's handle: its own Redis connection for the per-request counts.
+#[derive(Clone)]
+pub struct WorkerShared {
+    link: Rc<RedisLink>,
+}
+
+impl WorkerShared {
+    pub fn new(shared: &SharedState) -> Self {
+        Self {
+            link: Rc::new(RedisLink::new(
+                shared.endpoint.clone(),
+                shared.health.clone(),
+                shared.watch.clone(),
+            )),
+        }
+    }
+
+    /// Counts a request to a deployment in the cluster-wide minute window; the count so far,
+    /// or `None` when Redis could not say (then local limits alone apply).
+    pub async fn count_request(&self, id: &str, now_ms: u64) -> Option<u64> {
+        let key = rpm_key(id, now_ms / 60_000);
+        self.link.incr_window(&key, 1, WINDOW_TTL).await.ok()
+    }
+
+    /// Adds an answer's tokens to the cluster-wide minute window, in the background.
+    pub fn add_tokens(&self, id: &str, now_ms: u64, tokens: u64) {
+        if tokens == 0 {
+            return;
+        }
+        let key = tpm_key(id, now_ms / 60_000);
+        let link = self.link.clone();
+        actix_web::rt::spawn(async move {
+            let _ = link.incr_window(&key, tokens, WINDOW_TTL).await;
+        });
+    }
+}
