@@ -14,6 +14,44 @@ pub struct Gateway {
     child: Child,
     log: PathBuf,
     agent: ureq::Agent,
+    /// What `restart` needs to start the same instance again.
+    launch: Launch,
+}
+
+#[derive(Clone)]
+struct Launch {
+    config: PathBuf,
+    env: Vec<(String, String)>,
+    extra_args: Vec<String>,
+}
+
+fn spawn(launch: &Launch, port: u16, log: &PathBuf) -> Child {
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("log file");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchyard"));
+    cmd.arg("--config")
+        .arg(&launch.config)
+        .args([
+            "--port",
+            &port.to_string(),
+            "--host",
+            "127.0.0.1",
+            "--workers",
+            "2",
+        ])
+        .args(&launch.extra_args)
+        .env_remove("LITELLM_MASTER_KEY")
+        .env_remove("RUST_LOG")
+        .env_remove("SWITCHYARD_LOG")
+        .stdout(Stdio::from(out.try_clone().unwrap()))
+        .stderr(Stdio::from(out));
+    for (k, v) in &launch.env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("spawn switchyard")
 }
 
 pub struct Resp {
@@ -127,28 +165,15 @@ impl Gateway {
         std::fs::write(&config, config_yaml).expect("write config");
         let log = dir.join("gateway.log");
         let port = free_port();
-        let out = std::fs::File::create(&log).expect("log file");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchyard"));
-        cmd.arg("--config")
-            .arg(&config)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--host",
-                "127.0.0.1",
-                "--workers",
-                "2",
-            ])
-            .args(extra_args)
-            .env_remove("LITELLM_MASTER_KEY")
-            .env_remove("RUST_LOG")
-            .env_remove("SWITCHYARD_LOG")
-            .stdout(Stdio::from(out.try_clone().unwrap()))
-            .stderr(Stdio::from(out));
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let child = cmd.spawn().expect("spawn switchyard");
+        let launch = Launch {
+            config,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            extra_args: extra_args.iter().map(|a| a.to_string()).collect(),
+        };
+        let child = spawn(&launch, port, &log);
         let agent = ureq::AgentBuilder::new()
             .timeout(Duration::from_secs(30))
             .build();
@@ -158,7 +183,29 @@ impl Gateway {
             child,
             log,
             agent,
+            launch,
         };
+        gw.wait_ready()?;
+        Ok(gw)
+    }
+
+    /// Kills the process outright (SIGKILL, as a crash or an OOM kill would).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the same instance again, on the same port, after `kill` or an exit.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.child = spawn(&self.launch, self.port, &self.log);
+        if let Err(log) = self.wait_ready() {
+            panic!("gateway did not restart:\n{log}");
+        }
+    }
+
+    fn wait_ready(&mut self) -> Result<(), String> {
+        let gw = self;
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             if let Ok(Some(_)) = gw.child.try_wait() {
@@ -171,7 +218,7 @@ impl Gateway {
                 .call()
             {
                 if r.status() == 200 {
-                    return Ok(gw);
+                    return Ok(());
                 }
             }
             if Instant::now() > deadline {

@@ -3,6 +3,7 @@
 
 pub mod gateway;
 pub mod mock;
+pub mod nginx;
 pub mod redis;
 pub mod wire_anthropic;
 pub mod wire_gemini;
