@@ -22,7 +22,7 @@ PIDS=()
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     for conf in "$WORK"/nginx-*.conf; do
-        [ -f "$conf" ] && "$NGINX" -c "$conf" -p "$WORK" -s stop 2>/dev/null || true
+        if [ -f "$conf" ]; then "$NGINX" -c "$conf" -p "$WORK" -s stop 2>/dev/null || true; fi
     done
     rm -rf "$WORK"
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::{Actor, Addr, Arbiter};
+use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, App, HttpServer};
 use switchyard_actors::accrual::AccrualSettings;
 use switchyard_actors::deployment::DeploymentActor;
@@ -166,6 +167,7 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
         shared_state: shared.clone(),
     });
     let tls = tls_config();
+    let instance_id = opts.instance_id.clone();
     let server = HttpServer::new(move || {
         // Runs once per worker thread: its own upstream connection pool and supervisor.
         let r = router.clone();
@@ -175,7 +177,10 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
             cache: cache.clone().map(WorkerCache::new),
             shared: shared.as_deref().map(WorkerShared::new),
         };
+        // Every answer (errors and health probes included) names the instance that gave it.
+        let instance = DefaultHeaders::new().add(("x-switchyard-instance", instance_id.clone()));
         App::new()
+            .wrap(instance)
             .app_data(state.clone())
             .app_data(web::Data::new(worker))
             .configure(http::routes)

@@ -373,3 +373,29 @@ fn health_probes_every_deployment_without_showing_keys() {
     assert_eq!(narrowed.status, 503);
     assert_eq!(narrowed.json()["unhealthy_count"], 1);
 }
+
+#[test]
+fn every_answer_names_the_instance() {
+    let gw = Gateway::start_with(
+        "model_list:\n  - model_name: m\n    litellm_params: {model: openai/gpt-4o, mock_response: hi}\n",
+        &[],
+        &["--instance-id", "node-7"],
+    );
+    let answers = [
+        gw.post("/v1/chat/completions", &chat("m")),
+        gw.post("/v1/chat/completions", &chat("no-such-model")),
+        gw.get("/health/liveliness"),
+        gw.get("/health/readiness"),
+        gw.get("/no/such/path"),
+    ];
+    for r in &answers {
+        assert_eq!(
+            r.header("x-switchyard-instance"),
+            Some("node-7"),
+            "{} {}",
+            r.status,
+            r.text
+        );
+    }
+    assert_eq!(answers[3].json()["instance"], "node-7");
+}

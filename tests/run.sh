@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, unit and integration tests (real processes on
-# loopback, the official OpenAI Python SDK as a client). Installs the Python client it needs.
+# loopback, the official OpenAI Python SDK as a client), then the deployment checks (shellcheck,
+# compose/Dockerfile/nginx, a one-node SLURM). Installs the Python packages it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +15,34 @@ if ! python_ok; then
     echo "tests/run.sh: the OpenAI Python SDK is required (python3 -m pip install openai)" >&2
     exit 1
 fi
+yaml_ok() { python3 -c 'import yaml' >/dev/null 2>&1; }
+if ! yaml_ok; then
+    echo "tests/run.sh: installing PyYAML (pip install pyyaml)"
+    python3 -m pip install --quiet pyyaml 2>/dev/null \
+        || python3 -m pip install --quiet --break-system-packages pyyaml || true
+fi
+if ! yaml_ok; then
+    echo "tests/run.sh: PyYAML is required (python3 -m pip install pyyaml)" >&2
+    exit 1
+fi
 
 cargo fmt --all --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --all --locked
+
+# Deployment files (deploy/, nginx/, slurm/): every shell script passes shellcheck; the compose
+# file, Dockerfile and nginx.conf hold together (nginx -t); the SLURM job array on a real
+# one-node SLURM (slurm-wlm, munge: installed by .ci/run; skipped loudly without them unless CI).
+if command -v shellcheck >/dev/null 2>&1; then
+    mapfile -t scripts < <({ find slurm tests deploy bench .ci -type f \( -name '*.sh' -o -name '*.slurm' \) \
+        2>/dev/null || true; echo .ci/run; } | sort -u)
+    shellcheck "${scripts[@]}"
+    echo "tests/run.sh: shellcheck clean: ${scripts[*]}"
+elif [ "${CI:-}" = true ]; then
+    echo "tests/run.sh: shellcheck is required (apt-get install shellcheck)" >&2
+    exit 1
+else
+    echo "tests/run.sh: *** SKIP: shellcheck is not installed (apt-get install shellcheck) ***" >&2
+fi
+python3 tests/deploy/check_compose.py
+tests/slurm/one_node_test.sh target/debug/switchyard

@@ -27,8 +27,7 @@ pub fn respond(
         .insert_header(("x-litellm-cache-key", plan.key.as_str()))
         .insert_header(("x-switchyard-cache", "hit"))
         .insert_header(("x-litellm-attempted-retries", "0"))
-        .insert_header(("x-litellm-attempted-fallbacks", "0"))
-        .insert_header(("x-switchyard-instance", state.instance_id.as_str()));
+        .insert_header(("x-litellm-attempted-fallbacks", "0"));
     let out = if p.stream {
         let response: Value = serde_json::from_slice(stored.response).ok()?;
         if let Some(u) = super::usage::Usage::from_response(&response) {

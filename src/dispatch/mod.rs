@@ -202,8 +202,7 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                             .insert_header((
                                 "x-litellm-attempted-fallbacks",
                                 next.fallbacks().to_string(),
-                            ))
-                            .insert_header(("x-switchyard-instance", state.instance_id.as_str()));
+                            ));
                         if plan.is_some() {
                             resp.insert_header(("x-switchyard-cache", "miss"));
                         }
