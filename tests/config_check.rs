@@ -226,3 +226,33 @@ fn include_files_are_merged() {
         "{stdout}"
     );
 }
+
+#[test]
+fn cache_and_shared_state_errors_name_the_field() {
+    let cases = [
+        ("litellm_settings:\n  cache: true\n  cache_params: {type: redis, host: h, port: 99999}\n", "litellm_settings.cache_params.port: 99999 is not a port"),
+        ("litellm_settings:\n  cache: true\n  cache_params: {mode: sometimes}\n", "litellm_settings.cache_params.mode: expected default_on or default_off"),
+        ("router_settings:\n  redis_host: h\n  redis_port: nope\n", "router_settings.redis_port: expected a number"),
+        ("router_settings:\n  redis_url: http://h:1\n", "router_settings.redis_url: unsupported URL scheme"),
+    ];
+    for (i, (extra, want)) in cases.iter().enumerate() {
+        let yaml = format!(
+            "model_list:\n  - model_name: m\n    litellm_params: {{model: openai/x}}\n{extra}"
+        );
+        let out = check(&temp_config(&format!("cache{i}"), &yaml), &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{extra}");
+        assert!(stderr.contains(want), "{stderr}");
+    }
+    let ok = "model_list:\n  - model_name: m\n    litellm_params: {model: openai/x}\nrouter_settings:\n  redis_host: cache.internal\n  redis_port: '6380'\n  redis_password: hunter2-secret\n";
+    let out = check(&temp_config("shared", ok), &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        stdout.contains(
+            "shared router state: redis redis://cache.internal:6380 (from router_settings)"
+        ),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("hunter2-secret"));
+}

@@ -287,10 +287,7 @@ fn redis_target(
         }
     }
     if let Some(host) = p("host").string()?.filter(|h| !h.is_empty()) {
-        let port = p("port").u64()?.unwrap_or(6379);
-        let Ok(port) = u16::try_from(port) else {
-            return err(&format!("{path}.port"), format!("{port} is not a port"));
-        };
+        let port = p("port").port()?.unwrap_or(6379);
         let db = p("db").u32()?;
         return Ok(Some(RedisTarget::from_parts(
             &host,

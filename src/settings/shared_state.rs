@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::cache::{CacheBackend, CacheSettings, RedisTarget};
-use super::value::{err, Field, Result};
+use super::value::{Field, Result};
 
 #[derive(Clone, Debug)]
 pub struct SharedStateSettings {
@@ -30,13 +30,7 @@ pub fn shared_state(
     let named = if let Some(url) = r("redis_url").string()?.filter(|u| !u.is_empty()) {
         Some(RedisTarget::from_url(&url, "router_settings.redis_url")?)
     } else if let Some(host) = r("redis_host").string()?.filter(|h| !h.is_empty()) {
-        let port = r("redis_port").u64()?.unwrap_or(6379);
-        let Ok(port) = u16::try_from(port) else {
-            return err(
-                "router_settings.redis_port",
-                format!("{port} is not a port"),
-            );
-        };
+        let port = r("redis_port").port()?.unwrap_or(6379);
         let password = r("redis_password").string()?.filter(|p| !p.is_empty());
         Some(RedisTarget::from_parts(
             &host,

@@ -115,6 +115,17 @@ impl<'a> Field<'a> {
         }
     }
 
+    /// A TCP port (`6379`, or `"6379"` from an `os.environ/` reference).
+    pub fn port(&self) -> Result<Option<u16>> {
+        match self.u64()? {
+            None => Ok(None),
+            Some(p) => match u16::try_from(p) {
+                Ok(p) if p > 0 => Ok(Some(p)),
+                _ => err(&self.path, format!("{p} is not a port")),
+            },
+        }
+    }
+
     pub fn u32(&self) -> Result<Option<u32>> {
         match self.u64()? {
             Some(x) if x > u32::MAX as u64 => err(&self.path, format!("{x} is too large")),
