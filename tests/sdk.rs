@@ -14,7 +14,7 @@ fn openai_python_sdk_sees_a_normal_openai_server() {
     let embed = MockUpstream::start();
     embed.set_default(Reply::Embedding { dims: 3 });
     let yaml = format!(
-        "model_list:\n  - model_name: gpt-4o\n    litellm_params: {{model: openai/gpt-4o, api_key: sk-up, api_base: '{}'}}\n  - model_name: text-embedding-3-small\n    litellm_params: {{model: openai/text-embedding-3-small, api_key: sk-up, api_base: '{}'}}\ngeneral_settings:\n  master_key: sk-sdk-master-key-123456\n",
+        "model_list:\n  - model_name: gpt-4o\n    litellm_params: {{model: openai/gpt-4o, api_key: sk-up, api_base: '{}'}}\n  - model_name: text-embedding-3-small\n    litellm_params: {{model: openai/text-embedding-3-small, api_key: sk-up, api_base: '{}'}}\nlitellm_settings:\n  cache: true\n  cache_params: {{type: local, mode: default_off}}\ngeneral_settings:\n  master_key: sk-sdk-master-key-123456\n",
         chat.base_url(),
         embed.base_url()
     );

@@ -45,6 +45,16 @@ def main():
 
     raw = client.chat.completions.with_raw_response.create(model=model, messages=messages)
     check(raw.headers.get("x-litellm-call-id"), "x-litellm-call-id header present")
+    check(raw.headers.get("x-switchyard-cache") is None, "no caching without opting in (mode: default_off)")
+
+    opt_in = {"cache": {"use-cache": True}}
+    cached_q = [{"role": "user", "content": "Cache me"}]
+    first = client.chat.completions.with_raw_response.create(model=model, messages=cached_q, extra_body=opt_in)
+    second = client.chat.completions.with_raw_response.create(model=model, messages=cached_q, extra_body=opt_in)
+    check(first.headers.get("x-switchyard-cache") == "miss" and second.headers.get("x-switchyard-cache") == "hit",
+          "extra_body cache control: miss then hit")
+    check(second.parse().choices[0].message.content == first.parse().choices[0].message.content,
+          "a hit answers what the miss answered")
 
     try:
         client.chat.completions.create(model="no-such-model", messages=messages)
