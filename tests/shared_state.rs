@@ -178,3 +178,35 @@ fn a_redis_outage_falls_back_to_local_state() {
         1
     );
 }
+
+#[test]
+fn a_tpm_limit_spent_on_one_instance_holds_on_the_other() {
+    let redis = RedisServer::start(None);
+    let mock = MockUpstream::start();
+    // The mock reports 10 prompt tokens + one per word: 13 tokens per answer here.
+    mock.set_default(Reply::chat("three word answer"));
+    let yaml = format!(
+        "model_list:\n{}{}",
+        deployment("g", "metered", &mock, "      tpm: 50\n"),
+        router_redis(&redis)
+    );
+    let (a, b) = (Gateway::start(&yaml), Gateway::start(&yaml));
+    away_from_a_minute_boundary();
+    for _ in 0..4 {
+        assert_eq!(a.post("/v1/chat/completions", &chat("g")).status, 200);
+    }
+    assert_eq!(
+        a.post("/v1/chat/completions", &chat("g")).status,
+        429,
+        "A spent the 50 tokens"
+    );
+    // Token counts are known only after each answer; instances read each other's every 250 ms.
+    std::thread::sleep(Duration::from_millis(700));
+    let r = b.post("/v1/chat/completions", &chat("g"));
+    assert_eq!(
+        r.status, 429,
+        "B refuses once the cluster spent the tokens: {}",
+        r.text
+    );
+    assert_eq!(mock.count(), 4);
+}
