@@ -12,6 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::Addr;
+use futures_util::future::{LocalBoxFuture, Shared};
+use futures_util::FutureExt;
 use redis::aio::MultiplexedConnection;
 use redis::AsyncConnectionConfig;
 use switchyard_actors::backend_watch::{BackendFailed, BackendHealth, BackendWatch, Probe};
@@ -58,12 +60,15 @@ pub fn describe(e: redis::RedisError) -> String {
     }
 }
 
+/// A connection attempt every caller of the moment waits on (one attempt, not one each).
+type Connecting = Shared<LocalBoxFuture<'static, Result<MultiplexedConnection, String>>>;
+
 #[derive(Default)]
 struct LinkState {
     conn: Option<MultiplexedConnection>,
     /// The actor's recovery count when `conn` was opened; a newer one means it may be stale.
     opened_at_recovery: u64,
-    connecting: bool,
+    connecting: Option<Connecting>,
     last_attempt: Option<Instant>,
 }
 
@@ -93,7 +98,7 @@ impl RedisLink {
             return None;
         }
         let recoveries = self.health.recoveries();
-        {
+        let attempt = {
             let mut s = self.state.borrow_mut();
             if s.conn.is_some() && s.opened_at_recovery != recoveries {
                 s.conn = None;
@@ -101,22 +106,36 @@ impl RedisLink {
             if let Some(c) = &s.conn {
                 return Some(c.clone());
             }
-            let recent = s
-                .last_attempt
-                .is_some_and(|t| t.elapsed() < RECONNECT_SPACING);
-            if s.connecting || recent {
-                return None;
+            match &s.connecting {
+                // Requests arriving while the connection opens wait for it: skipping them would
+                // leave them uncounted (rpm) or uncached.
+                Some(pending) => pending.clone(),
+                None => {
+                    let recent = s
+                        .last_attempt
+                        .is_some_and(|t| t.elapsed() < RECONNECT_SPACING);
+                    if recent {
+                        return None;
+                    }
+                    let endpoint = self.endpoint.clone();
+                    let pending = async move { endpoint.connect().await }
+                        .boxed_local()
+                        .shared();
+                    s.connecting = Some(pending.clone());
+                    s.last_attempt = Some(Instant::now());
+                    pending
+                }
             }
-            s.connecting = true;
-            s.last_attempt = Some(Instant::now());
-        }
-        let result = self.endpoint.connect().await;
+        };
+        let result = attempt.await;
         let mut s = self.state.borrow_mut();
-        s.connecting = false;
+        s.connecting = None;
         match result {
             Ok(conn) => {
-                s.conn = Some(conn.clone());
-                s.opened_at_recovery = recoveries;
+                if s.conn.is_none() {
+                    s.conn = Some(conn.clone());
+                    s.opened_at_recovery = recoveries;
+                }
                 Some(conn)
             }
             Err(e) => {

@@ -42,7 +42,8 @@ pub struct CooldownDecided {
 }
 
 /// What the shared state says of this deployment: a cooldown another instance decided, and
-/// the tokens every instance used this minute.
+/// the tokens every instance used in the current shared minute (with when, on this process's
+/// clock, that minute ends). Times are already on this process's clock.
 #[derive(Message, Clone, Copy, Debug, Default)]
 #[rtype(result = "()")]
 pub struct ClusterState {
@@ -66,8 +67,8 @@ impl Handler<ClusterState> for DeploymentActor {
                 );
             }
         }
-        if let Some((minute, used)) = msg.tokens {
-            self.gate.set_cluster_tokens(minute, used);
+        if let Some((until_ms, used)) = msg.tokens {
+            self.gate.set_cluster_tokens(until_ms, used);
         }
     }
 }

@@ -24,8 +24,9 @@ pub struct Gate {
     successes: AtomicU32,
     /// Set when the cluster-wide rpm count (shared state) is spent: refuse until then.
     rpm_blocked_until_ms: AtomicU64,
-    /// Tokens used this minute by every instance, as last read from the shared state.
-    cluster_tpm_minute: AtomicU64,
+    /// Tokens every instance used in the current shared minute, as last read from the shared
+    /// state, and until when (this process's clock) that figure holds.
+    cluster_tpm_until_ms: AtomicU64,
     cluster_tpm_used: AtomicU64,
 }
 
@@ -81,7 +82,7 @@ impl Gate {
             success_minute: AtomicU64::new(0),
             successes: AtomicU32::new(0),
             rpm_blocked_until_ms: AtomicU64::new(0),
-            cluster_tpm_minute: AtomicU64::new(0),
+            cluster_tpm_until_ms: AtomicU64::new(0),
             cluster_tpm_used: AtomicU64::new(0),
         }
     }
@@ -116,7 +117,7 @@ impl Gate {
         } else {
             0
         };
-        let cluster = if self.cluster_tpm_minute.load(Ordering::Acquire) == minute {
+        let cluster = if self.cluster_tpm_until_ms.load(Ordering::Acquire) > now_ms {
             self.cluster_tpm_used.load(Ordering::Acquire)
         } else {
             0
@@ -138,10 +139,10 @@ impl Gate {
             .fetch_max(until_ms, Ordering::AcqRel);
     }
 
-    /// Every instance's token count for `minute`, read from the shared state.
-    pub fn set_cluster_tokens(&self, minute: u64, used: u64) {
+    /// Every instance's token count in the current shared minute, which ends at `until_ms`.
+    pub fn set_cluster_tokens(&self, until_ms: u64, used: u64) {
         self.cluster_tpm_used.store(used, Ordering::Release);
-        self.cluster_tpm_minute.store(minute, Ordering::Release);
+        self.cluster_tpm_until_ms.store(until_ms, Ordering::Release);
     }
 
     /// Takes an in-flight slot and an rpm token, or says why not.

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use actix_web::HttpResponse;
 use serde_json::{Map, Value};
-use switchyard_actors::clock::now_ms;
+use switchyard_actors::clock::{local_end_of_unix_minute, now_ms};
 
 use switchyard_actors::plan::{AttemptFailure, FinalError, RequestOverrides, RequestProgress};
 use switchyard_actors::supervisor::{Grant, NextStep, Step};
@@ -82,10 +82,9 @@ async fn within_cluster_rpm(state: &AppState, worker: &Worker, deployment: Deplo
     let (Some(ws), Some(rpm)) = (&worker.shared, d.spec.rpm) else {
         return true;
     };
-    let now = now_ms();
-    match ws.count_request(&d.id, now).await {
+    match ws.count_request(&d.id).await {
         Some(n) if n > rpm => {
-            state.gates[deployment.0 as usize].block_rpm_until((now / 60_000 + 1) * 60_000);
+            state.gates[deployment.0 as usize].block_rpm_until(local_end_of_unix_minute());
             tracing::info!(deployment = %d.id, rpm, "cluster-wide rpm limit reached for this minute");
             false
         }
@@ -98,7 +97,7 @@ fn tokens_sink(worker: &Worker, d: &crate::settings::Deployment) -> Option<Box<d
     let ws = worker.shared.clone()?;
     d.spec.tpm?;
     let id = d.id.clone();
-    Some(Box::new(move |tokens| ws.add_tokens(&id, now_ms(), tokens)))
+    Some(Box::new(move |tokens| ws.add_tokens(&id, tokens)))
 }
 
 pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpResponse {
@@ -217,7 +216,7 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                                     }
                                 }
                                 if let (Some(ws), Some(_)) = (&worker.shared, d.spec.tpm) {
-                                    ws.add_tokens(&d.id, now_ms(), usage.total_tokens);
+                                    ws.add_tokens(&d.id, usage.total_tokens);
                                 }
                                 let latency = attempt_started.elapsed().as_micros() as u64;
                                 admission.succeed(now_ms(), latency, usage.total_tokens);

@@ -7,6 +7,9 @@
 //!   this instance until the minute ends and the router picks another;
 //! - per answer from a deployment with `tpm`: one fire-and-forget INCRBY + PEXPIRE of its tokens;
 //! - per cooldown decided: one SET with the deadline (PX = its length);
+//!
+//! Everything shared is in wall-clock time (minute windows, cooldown deadlines), converted to
+//! and from each process's monotonic clock at the edge.
 //! - per instance, every 250 ms: one MGET of every deployment's cooldown (and tpm) key, applied
 //!   by the deployment actors.
 //!
@@ -22,6 +25,7 @@ use std::time::Duration;
 use actix::{Actor, Addr, Arbiter, Recipient};
 use serde_json::{json, Value};
 use switchyard_actors::backend_watch::{BackendHealth, BackendWatch};
+use switchyard_actors::clock::unix_ms;
 use switchyard_actors::deployment::CooldownDecided;
 
 use crate::redis_link::{RedisEndpoint, RedisLink, RedisProbe};
@@ -116,19 +120,19 @@ impl WorkerShared {
         }
     }
 
-    /// Counts a request to a deployment in the cluster-wide minute window; the count so far,
-    /// or `None` when Redis could not say (then local limits alone apply).
-    pub async fn count_request(&self, id: &str, now_ms: u64) -> Option<u64> {
-        let key = rpm_key(id, now_ms / 60_000);
+    /// Counts a request to a deployment in the cluster-wide (wall-clock) minute window; the
+    /// count so far, or `None` when Redis could not say (then local limits alone apply).
+    pub async fn count_request(&self, id: &str) -> Option<u64> {
+        let key = rpm_key(id, unix_ms() / 60_000);
         self.link.incr_window(&key, 1, WINDOW_TTL).await.ok()
     }
 
     /// Adds an answer's tokens to the cluster-wide minute window, in the background.
-    pub fn add_tokens(&self, id: &str, now_ms: u64, tokens: u64) {
+    pub fn add_tokens(&self, id: &str, tokens: u64) {
         if tokens == 0 {
             return;
         }
-        let key = tpm_key(id, now_ms / 60_000);
+        let key = tpm_key(id, unix_ms() / 60_000);
         let link = self.link.clone();
         actix_web::rt::spawn(async move {
             let _ = link.incr_window(&key, tokens, WINDOW_TTL).await;

@@ -8,7 +8,9 @@ use std::time::Duration;
 use actix::prelude::*;
 use redis::aio::MultiplexedConnection;
 use switchyard_actors::backend_watch::{BackendFailed, BackendHealth, BackendWatch};
-use switchyard_actors::clock::now_ms;
+use switchyard_actors::clock::{
+    local_end_of_unix_minute, local_from_unix, now_ms, unix_from_local, unix_ms,
+};
 use switchyard_actors::deployment::{ClusterState, CooldownDecided, DeploymentActor};
 
 use super::{cooldown_key, tpm_key};
@@ -102,7 +104,8 @@ impl StateSync {
             return;
         };
         let now = now_ms();
-        let minute = now / 60_000;
+        let minute = unix_ms() / 60_000;
+        let minute_ends = local_end_of_unix_minute();
         let mut keys = Vec::with_capacity(self.tracked.len() * 2);
         for t in self.tracked.iter() {
             keys.push(cooldown_key(&t.id));
@@ -128,12 +131,12 @@ impl StateSync {
                 };
                 let mut it = values.into_iter();
                 for t in tracked.iter() {
-                    let cooldown = it.next().flatten();
+                    let cooldown = it.next().flatten().map(local_from_unix);
                     let tokens = if t.tpm { it.next().flatten() } else { None };
                     if cooldown.is_some() || tokens.is_some() {
                         t.actor.do_send(ClusterState {
                             cooldown_until_ms: cooldown,
-                            tokens: tokens.map(|n| (minute, n)),
+                            tokens: tokens.map(|n| (minute_ends, n)),
                             now_ms: now,
                         });
                     }
@@ -184,11 +187,13 @@ impl StateSync {
             return;
         };
         let ttl = msg.until_ms.saturating_sub(now_ms()).max(1);
+        // Other instances read the deadline on their own clocks: share it as wall-clock time.
+        let until_unix = unix_from_local(msg.until_ms);
         ctx.spawn(
             async move {
                 let reply: redis::RedisResult<()> = redis::cmd("SET")
                     .arg(cooldown_key(&msg.deployment_id))
-                    .arg(msg.until_ms)
+                    .arg(until_unix)
                     .arg("PX")
                     .arg(ttl)
                     .query_async(&mut conn)
