@@ -77,13 +77,19 @@ fn a_cooldown_decided_on_one_instance_holds_on_the_other() {
         assert_eq!(a.post("/v1/chat/completions", &chat("g")).status, 200);
     }
     assert_eq!(cooling(&a), vec!["flaky"]);
+    // Shared as a wall-clock deadline (every instance reads it on its own clock): ~60 s ahead.
+    let until: u64 = redis
+        .command(&["GET", "switchyard:cooldown:flaky"])
+        .unwrap()
+        .parse()
+        .unwrap();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
     assert!(
-        redis
-            .keys()
-            .iter()
-            .any(|k| k == "switchyard:cooldown:flaky"),
-        "{:?}",
-        redis.keys()
+        until > now + 50_000 && until < now + 61_000,
+        "cooldown deadline {until}, now {now}"
     );
     let deadline = Instant::now() + Duration::from_secs(5);
     while cooling(&b) != vec!["flaky"] {
@@ -134,6 +140,18 @@ fn an_rpm_limit_holds_across_instances() {
         "6 requests a minute, cluster-wide ({limited} refused)"
     );
     assert_eq!(mock.count(), 6);
+    let minute = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 60;
+    assert!(
+        redis
+            .keys()
+            .contains(&format!("switchyard:rpm:limited:{minute}")),
+        "wall-clock minute windows: {:?}",
+        redis.keys()
+    );
 }
 
 #[test]
