@@ -43,7 +43,8 @@ impl Drop for RequestLog {
             status = self.status,
             stream = self.stream,
             outcome = self.outcome,
-            latency_ms = self.started.elapsed().as_secs_f64() * 1000.0,
+            // Rounded to the microsecond: `0.432`, not `0.43162300000000003`.
+            latency_ms = (self.started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
             prompt_tokens = self.prompt_tokens,
             completion_tokens = self.completion_tokens,
             "request"
