@@ -487,3 +487,41 @@ fn provider_errors_reach_the_client_as_openai_errors_without_keys() {
     assert!(!r.text.contains("sk-claude-key-0123456789"), "{}", r.text);
     assert!(!gw.logs().contains("sk-claude-key-0123456789"));
 }
+
+#[test]
+fn a_translated_stream_is_cached_and_replayed() {
+    let mock = MockUpstream::start();
+    mock.set_default(Reply::Stream {
+        chunks: vec!["cached ".into(), "claude ".into(), "answer".into()],
+        delay_ms: 0,
+        cut_after: None,
+    });
+    let yaml = format!(
+        "model_list:\n{}litellm_settings:\n  cache: true\n  cache_params: {{type: local}}\n",
+        one_model(
+            "claude",
+            "anthropic/claude-3-5-sonnet-20241022",
+            &mock.base_url(),
+            ""
+        )
+    );
+    let gw = Gateway::start(&yaml);
+    let first = gw.post_stream("/v1/chat/completions", &streamed(chat("claude")), &[]);
+    assert_eq!(first.header("x-switchyard-cache"), Some("miss"));
+    assert_eq!(stream_content(&first.collect_all()), "cached claude answer");
+    let again = gw.post_stream("/v1/chat/completions", &streamed(chat("claude")), &[]);
+    assert_eq!(again.header("x-switchyard-cache"), Some("hit"));
+    let events = again.collect_all();
+    assert_eq!(stream_content(&events), "cached claude answer");
+    assert!(
+        events.iter().any(|e| e.contains("\"prompt_tokens\":12")),
+        "the stored usage is replayed: {events:?}"
+    );
+    let plain = gw.post("/v1/chat/completions", &chat("claude"));
+    assert_eq!(plain.header("x-switchyard-cache"), Some("hit"));
+    assert_eq!(
+        plain.json()["choices"][0]["message"]["content"],
+        "cached claude answer"
+    );
+    assert_eq!(mock.count(), 1);
+}
