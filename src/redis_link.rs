@@ -161,6 +161,16 @@ impl RedisLink {
         reply.map_err(|e| self.failed(describe(e)))
     }
 
+    /// Several values in one round trip.
+    pub async fn mget(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, ()> {
+        let Some(mut conn) = self.connection().await else {
+            return Err(());
+        };
+        let reply: redis::RedisResult<Vec<Option<Vec<u8>>>> =
+            redis::cmd("MGET").arg(keys).query_async(&mut conn).await;
+        reply.map_err(|e| self.failed(describe(e)))
+    }
+
     /// Counts one more in a fixed window: INCRBY and PEXPIRE in one round trip; the new count.
     pub async fn incr_window(&self, key: &str, by: u64, ttl: Duration) -> Result<u64, ()> {
         let Some(mut conn) = self.connection().await else {

@@ -314,27 +314,54 @@ fn a_streamed_miss_is_relayed_live_then_served_to_streams_and_plain_requests() {
 }
 
 #[test]
-fn embeddings_are_cached_too() {
+fn embeddings_are_cached_item_by_item() {
     let redis = RedisServer::start(None);
     let mock = MockUpstream::start();
     mock.set_default(Reply::Embedding { dims: 4 });
     let gw = Gateway::start(&config(&mock, &redis_params(&redis, "")));
-    let body = json!({"model": "emb", "input": ["one", "two"]});
-    assert_eq!(
-        cache_header(&gw.post("/v1/embeddings", &body)),
-        Some("miss")
-    );
-    wait_keys(&redis, 1);
+    let firsts = |r: &Resp| -> Vec<f64> {
+        r.json()["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["embedding"][0].as_f64().unwrap())
+            .collect()
+    };
+    let body = json!({"model": "emb", "input": ["one", "three"]});
+    let r = gw.post("/v1/embeddings", &body);
+    assert_eq!(cache_header(&r), Some("miss"));
+    assert_eq!(firsts(&r), vec![3.0, 5.0]);
+    wait_keys(&redis, 2);
     let hit = gw.post("/v1/embeddings", &body);
     assert_eq!(cache_header(&hit), Some("hit"));
-    assert_eq!(hit.json()["data"].as_array().unwrap().len(), 2);
+    assert_eq!(firsts(&hit), vec![3.0, 5.0]);
     assert_eq!(hit.json()["model"], "emb");
+    assert_eq!(hit.json()["data"][1]["index"], 1);
+    // A single string is the same item as a one-item list.
     assert_eq!(
-        cache_header(&gw.post(
-            "/v1/embeddings",
-            &json!({"model": "emb", "input": ["three"]})
-        )),
-        Some("miss")
+        cache_header(&gw.post("/v1/embeddings", &json!({"model": "emb", "input": "three"}))),
+        Some("hit")
+    );
+    assert_eq!(mock.count(), 1);
+
+    // A batch mixing known and new items sends only the new ones, answered in the client's order.
+    let mixed = gw.post(
+        "/v1/embeddings",
+        &json!({"model": "emb", "input": ["three", "seventeen", "one", "hi"]}),
+    );
+    assert_eq!(mixed.status, 200, "{}", mixed.text);
+    assert_eq!(cache_header(&mixed), Some("partial"));
+    assert_eq!(firsts(&mixed), vec![5.0, 9.0, 3.0, 2.0]);
+    assert_eq!(mock.count(), 2);
+    assert_eq!(mock.requests()[1].body["input"], json!(["seventeen", "hi"]));
+    wait_keys(&redis, 4);
+    let all = gw.post(
+        "/v1/embeddings",
+        &json!({"model": "emb", "input": ["hi", "seventeen"]}),
+    );
+    assert_eq!(
+        (cache_header(&all), firsts(&all)),
+        (Some("hit"), vec![2.0, 9.0])
     );
     assert_eq!(mock.count(), 2);
 }

@@ -3,6 +3,7 @@
 //! connection, so cached bytes never queue behind one mailbox.
 
 pub mod control;
+pub mod embeddings;
 pub mod entry;
 pub mod key;
 pub mod local;
@@ -26,6 +27,8 @@ use local::LocalCache;
 #[derive(Clone, Debug)]
 pub struct CachePlan {
     pub key: String,
+    /// Embeddings: each input item and its own key (the batch is cached item by item).
+    pub items: Option<Vec<(Value, String)>>,
     pub lookup: bool,
     pub store: bool,
     pub ttl: f64,
@@ -99,9 +102,27 @@ impl SharedCache {
                 return None;
             }
         }
-        let hash = key::request_hash(p.endpoint, group, &p.body);
+        let full = |hash: &str| key::full_key(s.namespace.as_deref(), c.namespace.as_deref(), hash);
+        let items = match p.endpoint {
+            Endpoint::Embeddings => embeddings::input_items(&p.body).map(|items| {
+                items
+                    .into_iter()
+                    .map(|item| {
+                        let one = embeddings::item_body(&p.body, &item);
+                        let hash = key::request_hash(p.endpoint, group, &one);
+                        (item, full(&hash))
+                    })
+                    .collect::<Vec<_>>()
+            }),
+            Endpoint::Chat => None,
+        };
+        let key = match items.as_ref().and_then(|i| i.first()) {
+            Some((_, k)) => k.clone(),
+            None => full(&key::request_hash(p.endpoint, group, &p.body)),
+        };
         Some(CachePlan {
-            key: key::full_key(s.namespace.as_deref(), c.namespace.as_deref(), &hash),
+            key,
+            items,
             lookup: !c.no_cache,
             store: !c.no_store,
             ttl: c.ttl.unwrap_or(s.ttl),
@@ -176,6 +197,40 @@ impl WorkerCache {
             None => CacheStats::add(&stats.misses, 1),
         }
         fresh
+    }
+
+    /// The fresh stored entries for these keys, in order (one round trip with Redis).
+    pub async fn lookup_many(&self, keys: &[&str], max_age: Option<f64>) -> Vec<Option<Bytes>> {
+        let stats = &self.shared.stats;
+        let found: Vec<Option<Bytes>> = match (&self.shared.local, &self.redis) {
+            (Some(local), _) => keys.iter().map(|k| local.get(k)).collect(),
+            (None, Some(link)) => match link.mget(keys).await {
+                Ok(values) => values.into_iter().map(|v| v.map(Bytes::from)).collect(),
+                Err(()) => {
+                    CacheStats::add(&stats.errors, 1);
+                    return vec![None; keys.len()];
+                }
+            },
+            (None, None) => vec![None; keys.len()],
+        };
+        found
+            .into_iter()
+            .map(|b| {
+                let fresh = b.filter(|bytes| {
+                    entry::decode(bytes).is_some_and(|e| {
+                        max_age.is_none_or(|max| entry::unix_now() - e.timestamp <= max)
+                    })
+                });
+                match &fresh {
+                    Some(b) => {
+                        CacheStats::add(&stats.hits, 1);
+                        CacheStats::add(&stats.bytes_read, b.len() as u64);
+                    }
+                    None => CacheStats::add(&stats.misses, 1),
+                }
+                fresh
+            })
+            .collect()
     }
 
     /// Stores an answer in the background: the client never waits for the cache.

@@ -51,3 +51,28 @@ pub fn respond(
     log.status = 200;
     Some(out)
 }
+
+/// Embeddings whose every item was in the cache.
+pub fn respond_items(
+    state: &AppState,
+    p: &Prepared,
+    plan: &CachePlan,
+    embeddings: Vec<serde_json::Value>,
+) -> HttpResponse {
+    let mut log = RequestLog::new(&p.call_id, &p.requested_model, false, p.started);
+    log.deployment = "cache".into();
+    log.outcome = "cache_hit";
+    log.status = 200;
+    HttpResponse::Ok()
+        .insert_header(("x-litellm-call-id", p.call_id.as_str()))
+        .insert_header(("x-litellm-model-group", state.config.group_name(p.group)))
+        .insert_header(("x-litellm-cache-key", plan.key.as_str()))
+        .insert_header(("x-switchyard-cache", "hit"))
+        .insert_header(("x-litellm-attempted-retries", "0"))
+        .insert_header(("x-litellm-attempted-fallbacks", "0"))
+        .content_type("application/json")
+        .body(crate::cache::embeddings::from_cache(
+            embeddings,
+            &p.requested_model,
+        ))
+}

@@ -19,6 +19,7 @@ use switchyard_actors::{DeploymentIdx, GroupIdx};
 
 use crate::cache::control::CacheControl;
 use crate::cache::entry::has_output;
+use crate::cache::{embeddings, CachePlan, WorkerCache};
 use crate::error::GatewayError;
 use crate::providers::openai::Endpoint;
 use crate::state::{AppState, Worker};
@@ -100,12 +101,79 @@ fn tokens_sink(worker: &Worker, d: &crate::settings::Deployment) -> Option<Box<d
     Some(Box::new(move |tokens| ws.add_tokens(&id, tokens)))
 }
 
+/// Embeddings answered for the items the cache did not have: merged with the cached ones, and
+/// each new item stored under its own key. `Ok(None)`: the answer stands as it is.
+fn merge_items(
+    p: &Prepared,
+    body: &[u8],
+    hits: &[Option<Value>],
+    store: Option<(&CachePlan, &WorkerCache)>,
+) -> Result<Option<bytes::Bytes>, GatewayError> {
+    let Some(embeddings::Merged {
+        body: merged,
+        new_items,
+    }) = embeddings::merge(body, hits)
+    else {
+        if hits.iter().any(Option::is_some) {
+            return Err(GatewayError::Upstream {
+                status: 500,
+                error_type: "internal_server_error".into(),
+                message: "the upstream answered a different number of embeddings than it was sent"
+                    .into(),
+                retry_after: None,
+            });
+        }
+        return Ok(None);
+    };
+    if let Some((pl, cache)) = store {
+        let model = Value::String(p.requested_model.clone());
+        let keys = pl.items.as_deref().unwrap_or_default();
+        for (i, embedding) in new_items {
+            if let Some((_, key)) = keys.get(i) {
+                cache.store(
+                    key.clone(),
+                    &embeddings::item_entry(&embedding, &model),
+                    pl.ttl,
+                );
+            }
+        }
+    }
+    Ok(Some(bytes::Bytes::from(merged)))
+}
+
 pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpResponse {
     let plan = match (&worker.cache, state.cache.as_ref()) {
         (Some(_), Some(shared)) => shared.plan(state.config.group_name(p.group), &p),
         _ => None,
     };
-    if let (Some(plan), Some(cache)) = (&plan, &worker.cache) {
+    // Embeddings are cached item by item: a partial hit sends only the new items upstream.
+    let mut item_hits: Option<Vec<Option<Value>>> = None;
+    if let (Some(plan), Some(cache), Some(items)) = (
+        &plan,
+        &worker.cache,
+        plan.as_ref().and_then(|pl| pl.items.as_ref()),
+    ) {
+        let hits: Vec<Option<Value>> = if plan.lookup {
+            let keys: Vec<&str> = items.iter().map(|(_, k)| k.as_str()).collect();
+            cache
+                .lookup_many(&keys, plan.max_age)
+                .await
+                .iter()
+                .map(|b| b.as_deref().and_then(embeddings::stored_embedding))
+                .collect()
+        } else {
+            vec![None; items.len()]
+        };
+        if hits.iter().all(Option::is_some) {
+            let all: Vec<Value> = hits.into_iter().flatten().collect();
+            return cached::respond_items(state, &p, plan, all);
+        }
+        if hits.iter().any(Option::is_some) {
+            let values: Vec<Value> = items.iter().map(|(v, _)| v.clone()).collect();
+            embeddings::narrow(&mut p.body, &values, &hits);
+        }
+        item_hits = Some(hits);
+    } else if let (Some(plan), Some(cache)) = (&plan, &worker.cache) {
         if plan.lookup {
             if let Some(bytes) = cache.lookup(plan).await {
                 if let Some(resp) = cached::respond(state, &p, plan, &bytes) {
@@ -203,14 +271,30 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                                 next.fallbacks().to_string(),
                             ));
                         if plan.is_some() {
-                            resp.insert_header(("x-switchyard-cache", "miss"));
+                            let partial = item_hits
+                                .as_ref()
+                                .is_some_and(|h| h.iter().any(Option::is_some));
+                            resp.insert_header((
+                                "x-switchyard-cache",
+                                if partial { "partial" } else { "miss" },
+                            ));
                         }
                         for (k, v) in headers {
                             resp.insert_header((k, v));
                         }
                         return match answer {
-                            Answer::Json { body, usage } => {
-                                if let Some((pl, cache)) = store_plan(next.group()) {
+                            Answer::Json { mut body, usage } => {
+                                if let Some(hits) = &item_hits {
+                                    match merge_items(&p, &body, hits, store_plan(next.group())) {
+                                        Ok(Some(merged)) => body = merged,
+                                        Ok(None) => {}
+                                        Err(err) => {
+                                            log.status = err.status().as_u16();
+                                            log.outcome = "error";
+                                            return err.response(&p.call_id);
+                                        }
+                                    }
+                                } else if let Some((pl, cache)) = store_plan(next.group()) {
                                     if has_output(p.endpoint, &body) {
                                         cache.store(pl.key.clone(), &body, pl.ttl);
                                     }

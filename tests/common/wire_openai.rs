@@ -93,13 +93,22 @@ pub fn stream(content: &Content, model: &str, include_usage: bool) -> Vec<Event>
     events
 }
 
+/// One vector per input item; its first value is the item's length, so tests can tell which
+/// vector belongs to which item.
 pub fn embeddings(request: &Value, model: &str, dims: usize) -> Value {
-    let n = match &request["input"] {
-        Value::Array(items) => items.len(),
-        _ => 1,
+    let items: Vec<Value> = match &request["input"] {
+        Value::Array(items) => items.clone(),
+        other => vec![other.clone()],
     };
-    let data: Vec<Value> = (0..n)
-        .map(|i| json!({"object": "embedding", "index": i, "embedding": vec![0.5; dims]}))
+    let n = items.len();
+    let data: Vec<Value> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let mut v = vec![0.5; dims.max(1)];
+            v[0] = item.as_str().map_or(0, str::len) as f64;
+            json!({"object": "embedding", "index": i, "embedding": v})
+        })
         .collect();
     json!({"object": "list", "data": data, "model": model, "usage": {"prompt_tokens": n, "total_tokens": n}})
 }
