@@ -271,6 +271,15 @@ def check_dockerfile():
     check(len(froms) >= 2, "Dockerfile: expected a multi-stage build (builder + runtime)")
     check("musl" in text or any("alpine" in f[0] for f in froms[:-1]),
           "Dockerfile: the builder should produce a static musl binary")
+    # The builder's Rust must be at least the workspace's rust-version (the dependencies' MSRV),
+    # or the image does not build.
+    with open(os.path.join(ROOT, "Cargo.toml")) as f:
+        msrv = re.search(r'^rust-version\s*=\s*"(\d+)\.(\d+)', f.read(), re.M)
+    rust_image = next((m for m in (re.match(r"rust:(\d+)\.(\d+)", f[0]) for f in froms) if m), None)
+    if check(msrv is not None and rust_image is not None, "Dockerfile: the builder should be a rust:X.Y image"):
+        have = (int(rust_image.group(1)), int(rust_image.group(2)))
+        need = (int(msrv.group(1)), int(msrv.group(2)))
+        check(have >= need, f"Dockerfile: rust:{have[0]}.{have[1]} is older than Cargo.toml's rust-version {need[0]}.{need[1]}")
     final = froms[-1][0] if froms else ""
     final_part = text[text.rfind("\nFROM "):] if "\nFROM " in text else text
     check(re.search(r"^USER\s+(?!root\b|0\b)\S+", final_part, re.M), "Dockerfile: the final stage should run as a non-root USER")
