@@ -2,7 +2,9 @@
 //! and repeat until an answer or a final error. Bytes never go through the actors.
 
 pub mod attempt;
+pub mod cache_step;
 pub mod cached;
+pub mod cluster;
 pub mod log;
 pub mod relay;
 pub mod usage;
@@ -11,20 +13,20 @@ use std::time::Instant;
 
 use actix_web::HttpResponse;
 use serde_json::{Map, Value};
-use switchyard_actors::clock::{local_end_of_unix_minute, now_ms};
+use switchyard_actors::clock::now_ms;
 
 use switchyard_actors::plan::{AttemptFailure, FinalError, RequestOverrides, RequestProgress};
 use switchyard_actors::supervisor::{Grant, NextStep, Step};
-use switchyard_actors::{DeploymentIdx, GroupIdx};
+use switchyard_actors::GroupIdx;
 
 use crate::cache::control::CacheControl;
 use crate::cache::entry::has_output;
-use crate::cache::{embeddings, CachePlan, WorkerCache};
 use crate::error::GatewayError;
 use crate::providers::openai::Endpoint;
 use crate::state::{AppState, Worker};
 
 use attempt::{Answer, Answered};
+use cache_step::CacheStep;
 use log::RequestLog;
 use relay::{PendingStore, StreamEnd};
 
@@ -76,121 +78,11 @@ fn final_error(state: &AppState, p: &Prepared, fe: FinalError) -> GatewayError {
     }
 }
 
-/// With shared state, counts the request in the deployment's cluster-wide rpm window; false
-/// (and the deployment refused here until the minute ends) when the cluster spent it.
-async fn within_cluster_rpm(state: &AppState, worker: &Worker, deployment: DeploymentIdx) -> bool {
-    let d = state.config.deployment(deployment);
-    let (Some(ws), Some(rpm)) = (&worker.shared, d.spec.rpm) else {
-        return true;
-    };
-    match ws.count_request(&d.id).await {
-        Some(n) if n > rpm => {
-            state.gates[deployment.0 as usize].block_rpm_until(local_end_of_unix_minute());
-            tracing::info!(deployment = %d.id, rpm, "cluster-wide rpm limit reached for this minute");
-            false
-        }
-        _ => true,
-    }
-}
-
-/// Where a stream's token count goes when it ends: the cluster-wide tpm window.
-fn tokens_sink(worker: &Worker, d: &crate::settings::Deployment) -> Option<Box<dyn FnOnce(u64)>> {
-    let ws = worker.shared.clone()?;
-    d.spec.tpm?;
-    let id = d.id.clone();
-    Some(Box::new(move |tokens| ws.add_tokens(&id, tokens)))
-}
-
-/// Embeddings answered for the items the cache did not have: merged with the cached ones, and
-/// each new item stored under its own key. `Ok(None)`: the answer stands as it is.
-fn merge_items(
-    p: &Prepared,
-    body: &[u8],
-    hits: &[Option<Value>],
-    store: Option<(&CachePlan, &WorkerCache)>,
-) -> Result<Option<bytes::Bytes>, GatewayError> {
-    let Some(embeddings::Merged {
-        body: merged,
-        new_items,
-    }) = embeddings::merge(body, hits)
-    else {
-        if hits.iter().any(Option::is_some) {
-            return Err(GatewayError::Upstream {
-                status: 500,
-                error_type: "internal_server_error".into(),
-                message: "the upstream answered a different number of embeddings than it was sent"
-                    .into(),
-                retry_after: None,
-            });
-        }
-        return Ok(None);
-    };
-    if let Some((pl, cache)) = store {
-        let model = Value::String(p.requested_model.clone());
-        let keys = pl.items.as_deref().unwrap_or_default();
-        for (i, embedding) in new_items {
-            if let Some((_, key)) = keys.get(i) {
-                cache.store(
-                    key.clone(),
-                    &embeddings::item_entry(&embedding, &model),
-                    pl.ttl,
-                );
-            }
-        }
-    }
-    Ok(Some(bytes::Bytes::from(merged)))
-}
-
 pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpResponse {
-    let plan = match (&worker.cache, state.cache.as_ref()) {
-        (Some(_), Some(shared)) => shared.plan(state.config.group_name(p.group), &p),
-        _ => None,
+    let (plan, item_hits) = match cache_step::before(state, worker, &mut p).await {
+        Ok(CacheStep { plan, item_hits }) => (plan, item_hits),
+        Err(answered) => return answered,
     };
-    // Embeddings are cached item by item: a partial hit sends only the new items upstream.
-    let mut item_hits: Option<Vec<Option<Value>>> = None;
-    if let (Some(plan), Some(cache), Some(items)) = (
-        &plan,
-        &worker.cache,
-        plan.as_ref().and_then(|pl| pl.items.as_ref()),
-    ) {
-        let hits: Vec<Option<Value>> = if plan.lookup {
-            let keys: Vec<&str> = items.iter().map(|(_, k)| k.as_str()).collect();
-            cache
-                .lookup_many(&keys, plan.max_age)
-                .await
-                .iter()
-                .map(|b| b.as_deref().and_then(embeddings::stored_embedding))
-                .collect()
-        } else {
-            vec![None; items.len()]
-        };
-        if hits.iter().all(Option::is_some) {
-            let all: Vec<Value> = hits.into_iter().flatten().collect();
-            return cached::respond_items(state, &p, plan, all);
-        }
-        if hits.iter().any(Option::is_some) {
-            let values: Vec<Value> = items.iter().map(|(v, _)| v.clone()).collect();
-            embeddings::narrow(&mut p.body, &values, &hits);
-        }
-        item_hits = Some(hits);
-    } else if let (Some(plan), Some(cache)) = (&plan, &worker.cache) {
-        if plan.lookup {
-            if let Some(bytes) = cache.lookup(plan).await {
-                if let Some(resp) = cached::respond(state, &p, plan, &bytes) {
-                    return resp;
-                }
-            }
-        }
-        p.collect_stream = plan.store && p.stream;
-        if p.collect_stream && !p.include_usage {
-            // The stored answer needs its usage; the relay hides the usage chunk from a client
-            // that did not ask for it.
-            p.body.insert(
-                "stream_options".into(),
-                serde_json::json!({"include_usage": true}),
-            );
-        }
-    }
     // Only an answer from the requested group is stored: a fallback's answer is a stand-in.
     let store_plan = |served: GroupIdx| {
         plan.as_ref()
@@ -240,7 +132,7 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                     reporter,
                 } = grant;
                 let d = state.config.deployment(deployment);
-                if !within_cluster_rpm(state, worker, deployment).await {
+                if !cluster::within_rpm(state, worker, deployment).await {
                     // Its gate now refuses it until the minute ends; the router picks another.
                     drop(admission);
                     progress = next;
@@ -285,7 +177,12 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                         return match answer {
                             Answer::Json { mut body, usage } => {
                                 if let Some(hits) = &item_hits {
-                                    match merge_items(&p, &body, hits, store_plan(next.group())) {
+                                    match cache_step::merge_items(
+                                        &p,
+                                        &body,
+                                        hits,
+                                        store_plan(next.group()),
+                                    ) {
                                         Ok(Some(merged)) => body = merged,
                                         Ok(None) => {}
                                         Err(err) => {
@@ -329,7 +226,7 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                                     log,
                                     attempt_started,
                                     client_timeout: p.overrides.client_timeout,
-                                    tokens_sink: tokens_sink(worker, d),
+                                    tokens_sink: cluster::tokens_sink(worker, d),
                                     store: store_plan(next.group()).map(|(pl, cache)| {
                                         PendingStore {
                                             cache: cache.clone(),
