@@ -508,3 +508,23 @@ fn cache_true_without_redis_is_the_in_process_cache() {
     );
     assert_eq!(gw.get("/health/readiness").json()["cache"], "local");
 }
+
+#[test]
+fn long_conversations_are_cached_too() {
+    let mock = MockUpstream::start();
+    let gw = Gateway::start(&config(&mock, "    type: local\n"));
+    let turns: Vec<Value> = (0..7)
+        .map(|i| json!({"role": if i % 2 == 0 { "user" } else { "assistant" }, "content": format!("turn {i}")}))
+        .collect();
+    let body = json!({"model": "gpt-4o", "messages": turns});
+    assert_eq!(
+        cache_header(&gw.post("/v1/chat/completions", &body)),
+        Some("miss")
+    );
+    assert_eq!(
+        cache_header(&gw.post("/v1/chat/completions", &body)),
+        Some("hit"),
+        "LiteLLM skips requests with more than 4 messages; Switchyard caches them"
+    );
+    assert_eq!(mock.count(), 1);
+}
