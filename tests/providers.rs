@@ -525,3 +525,40 @@ fn a_translated_stream_is_cached_and_replayed() {
     );
     assert_eq!(mock.count(), 1);
 }
+
+#[test]
+fn anthropic_json_mode_answers_in_the_content() {
+    let mock = MockUpstream::start();
+    mock.set_default(Reply::ToolCall {
+        name: "json_tool_call".into(),
+        arguments: "{\"name\":\"Ada\",\"age\":36}".into(),
+    });
+    let gw = claude_gateway(&mock);
+    let mut body = chat("claude");
+    body["response_format"] = json!({"type": "json_schema", "json_schema": {"name": "person",
+        "schema": {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}}}}});
+    let r = gw.post("/v1/chat/completions", &body);
+    assert_eq!(r.status, 200, "{}", r.text);
+    let v = r.json();
+    assert_eq!(v["choices"][0]["finish_reason"], "stop");
+    assert!(v["choices"][0]["message"]["tool_calls"].is_null());
+    let answer: Value =
+        serde_json::from_str(v["choices"][0]["message"]["content"].as_str().unwrap()).unwrap();
+    assert_eq!(answer, json!({"name": "Ada", "age": 36}));
+    let sent = &mock.requests()[0].body;
+    assert_eq!(
+        sent["tool_choice"],
+        json!({"type": "tool", "name": "json_tool_call"})
+    );
+    assert!(sent.get("response_format").is_none());
+
+    let events = gw
+        .post_stream("/v1/chat/completions", &streamed(body), &[])
+        .collect_all();
+    let text = stream_content(&events);
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap(),
+        json!({"name": "Ada", "age": 36}),
+        "{events:?}"
+    );
+}

@@ -166,7 +166,10 @@ pub async fn call(
         let (translator, rewrite_model, hide_usage): (Option<Box<dyn StreamTranslator>>, _, _) =
             match d.provider {
                 ProviderKind::Anthropic => (
-                    Some(Box::new(AnthropicStream::new(&label))),
+                    Some(Box::new(AnthropicStream::new(
+                        &label,
+                        anthropic::json_mode(&p.body),
+                    ))),
                     None,
                     !p.include_usage,
                 ),
@@ -205,7 +208,11 @@ pub async fn call(
         Ok(Ok(b)) => b,
     };
     let answer = match (d.provider, p.endpoint) {
-        (ProviderKind::Anthropic, _) => Some(anthropic::response(&body, &label)?),
+        (ProviderKind::Anthropic, _) => Some(anthropic::response(
+            &body,
+            &label,
+            anthropic::json_mode(&p.body),
+        )?),
         (ProviderKind::Gemini, Endpoint::Chat) => {
             let (v, usage) = gemini::response(&body, &label)?;
             Some((v.to_string().into_bytes(), usage))

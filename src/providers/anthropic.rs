@@ -20,6 +20,10 @@ use crate::dispatch::usage::Usage;
 use crate::settings::Deployment;
 
 pub const API_VERSION: &str = "2023-06-01";
+/// The tool that carries a JSON answer: the Messages API has no `response_format`, so JSON mode
+/// forces a call of this tool, whose input is the answer (as LiteLLM does).
+pub const JSON_TOOL: &str = "json_tool_call";
+
 /// Sent when the client gives no `max_tokens`: Anthropic requires one (LiteLLM's fallback).
 pub const DEFAULT_MAX_TOKENS: u64 = 4096;
 
@@ -31,7 +35,6 @@ const UNSUPPORTED: &[&str] = &[
     "logprobs",
     "top_logprobs",
     "seed",
-    "response_format",
     "n>1",
     "modalities",
     "audio",
@@ -44,6 +47,7 @@ const UNSUPPORTED: &[&str] = &[
 const HANDLED: &[&str] = &[
     "messages",
     "model",
+    "response_format",
     "max_tokens",
     "max_completion_tokens",
     "stop",
@@ -283,13 +287,26 @@ pub fn request_body(
             out.insert(key.into(), v.clone());
         }
     }
-    if let Some(tools) = body.get("tools").and_then(Value::as_array) {
-        if !tools.is_empty() {
-            out.insert("tools".into(), tools.iter().map(tool).collect());
-        }
+    let mut tools: Vec<Value> = body
+        .get("tools")
+        .and_then(Value::as_array)
+        .map(|t| t.iter().map(tool).collect())
+        .unwrap_or_default();
+    let json_schema = json_mode_schema(body);
+    if let Some(schema) = &json_schema {
+        tools.push(json!({"name": JSON_TOOL, "description": "Answer with this tool: its input is the JSON answer.",
+                          "input_schema": schema}));
+    }
+    if !tools.is_empty() {
+        out.insert("tools".into(), Value::Array(tools));
     }
     let parallel = body.get("parallel_tool_calls").and_then(Value::as_bool);
-    if let Some(choice) = body
+    if json_schema.is_some() {
+        out.insert(
+            "tool_choice".into(),
+            json!({"type": "tool", "name": JSON_TOOL}),
+        );
+    } else if let Some(choice) = body
         .get("tool_choice")
         .and_then(|c| tool_choice(c, parallel))
     {
@@ -308,6 +325,26 @@ pub fn request_body(
         }
     }
     Ok(Value::Object(out))
+}
+
+/// The schema a JSON-mode request asks for (`response_format` json_schema, or any object for
+/// json_object); `None` when the request wants text.
+fn json_mode_schema(body: &Map<String, Value>) -> Option<Value> {
+    let rf = body.get("response_format")?;
+    match rf.get("type").and_then(Value::as_str)? {
+        "json_schema" => Some(
+            rf.pointer("/json_schema/schema")
+                .cloned()
+                .unwrap_or_else(|| json!({"type": "object"})),
+        ),
+        "json_object" => Some(json!({"type": "object"})),
+        _ => None,
+    }
+}
+
+/// Whether the answer comes back through the JSON tool (see `JSON_TOOL`).
+pub fn json_mode(body: &Map<String, Value>) -> bool {
+    json_mode_schema(body).is_some()
 }
 
 pub fn finish_reason(stop_reason: &str) -> &'static str {
@@ -440,7 +477,11 @@ struct OutFunction<'a> {
 
 /// A Messages API answer as an OpenAI `chat.completion` (typed both ways: building a `Value`
 /// tree cost a quarter of the translated request's throughput).
-pub fn response(body: &[u8], model: &str) -> Result<(Vec<u8>, Usage), AttemptError> {
+pub fn response(
+    body: &[u8],
+    model: &str,
+    json_mode: bool,
+) -> Result<(Vec<u8>, Usage), AttemptError> {
     let m: Message = serde_json::from_slice(body)
         .map_err(|_| malformed(ProviderKind::Anthropic, "not a Messages API answer"))?;
     let mut text = String::new();
@@ -450,6 +491,9 @@ pub fn response(body: &[u8], model: &str) -> Result<(Vec<u8>, Usage), AttemptErr
         match b.kind.as_ref() {
             "text" => text.push_str(b.text.as_deref().unwrap_or("")),
             "thinking" => thinking.push_str(b.thinking.as_deref().unwrap_or("")),
+            "tool_use" if json_mode && b.name.as_deref() == Some(JSON_TOOL) => {
+                text.push_str(b.input.map_or("{}", |r| r.get()))
+            }
             "tool_use" => tool_calls.push(OutToolCall {
                 id: b.id.as_deref().unwrap_or(""),
                 kind: "function",
@@ -461,6 +505,7 @@ pub fn response(body: &[u8], model: &str) -> Result<(Vec<u8>, Usage), AttemptErr
             _ => {}
         }
     }
+    let no_calls = tool_calls.is_empty();
     let content = if text.is_empty() && !tool_calls.is_empty() {
         None
     } else {
@@ -481,7 +526,11 @@ pub fn response(body: &[u8], model: &str) -> Result<(Vec<u8>, Usage), AttemptErr
                 reasoning_content: (!thinking.is_empty()).then_some(thinking),
             },
             logprobs: None,
-            finish_reason: finish_reason(m.stop_reason.as_deref().unwrap_or("end_turn")),
+            finish_reason: match finish_reason(m.stop_reason.as_deref().unwrap_or("end_turn")) {
+                // The forced JSON tool call is the answer itself.
+                "tool_calls" if json_mode && no_calls => "stop",
+                other => other,
+            },
         }],
         usage: usage_json,
     };
@@ -500,10 +549,13 @@ pub struct AnthropicStream {
     output_tokens: u64,
     finish: Option<&'static str>,
     sent_role: bool,
+    /// JSON mode: the forced JSON tool's block, whose input streams as the answer's content.
+    json_mode: bool,
+    json_block: Option<u64>,
 }
 
 impl AnthropicStream {
-    pub fn new(model: &str) -> Self {
+    pub fn new(model: &str, json_mode: bool) -> Self {
         Self {
             head: None,
             model: model.to_string(),
@@ -512,6 +564,8 @@ impl AnthropicStream {
             output_tokens: 0,
             finish: None,
             sent_role: false,
+            json_mode,
+            json_block: None,
         }
     }
 
@@ -573,7 +627,13 @@ impl StreamTranslator for AnthropicStream {
             }
             "content_block_start" => {
                 let block = v.get("content_block").unwrap_or(&Value::Null);
-                if block.get("type").and_then(Value::as_str) == Some("tool_use") {
+                let is_tool = block.get("type").and_then(Value::as_str) == Some("tool_use");
+                if is_tool
+                    && self.json_mode
+                    && block.get("name").and_then(Value::as_str) == Some(JSON_TOOL)
+                {
+                    self.json_block = v.get("index").and_then(Value::as_u64).or(Some(0));
+                } else if is_tool {
                     let index = v.get("index").and_then(Value::as_u64).unwrap_or(0);
                     let tool_index = self.tool_blocks.len() as u64;
                     self.tool_blocks.push((index, tool_index));
@@ -588,6 +648,9 @@ impl StreamTranslator for AnthropicStream {
                 let openai_delta = match delta.get("type").and_then(Value::as_str) {
                     Some("text_delta") => json!({"content": delta.get("text")}),
                     Some("thinking_delta") => json!({"reasoning_content": delta.get("thinking")}),
+                    Some("input_json_delta") if self.json_block == Some(index) => {
+                        json!({"content": delta.get("partial_json")})
+                    }
                     Some("input_json_delta") => {
                         let Some(&(_, tool_index)) =
                             self.tool_blocks.iter().find(|(b, _)| *b == index)
@@ -603,7 +666,14 @@ impl StreamTranslator for AnthropicStream {
             }
             "message_delta" => {
                 if let Some(r) = v.pointer("/delta/stop_reason").and_then(Value::as_str) {
-                    self.finish = Some(finish_reason(r));
+                    self.finish = Some(match finish_reason(r) {
+                        "tool_calls"
+                            if self.json_block.is_some() && self.tool_blocks.is_empty() =>
+                        {
+                            "stop"
+                        }
+                        other => other,
+                    });
                 }
                 if let Some(n) = v.pointer("/usage/output_tokens").and_then(Value::as_u64) {
                     self.output_tokens = n;

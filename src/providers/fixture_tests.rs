@@ -109,8 +109,10 @@ fn check_response(f: &Value) -> Result<(), String> {
     let bytes = serde_json::to_vec(&f["upstream"]).unwrap();
     let label = f["model_label"].as_str().unwrap();
     let result = match f["provider"].as_str() {
-        Some("anthropic") => anthropic::response(&bytes, label)
-            .map(|(b, u)| (serde_json::from_slice::<Value>(&b).unwrap(), u)),
+        Some("anthropic") => {
+            anthropic::response(&bytes, label, f["json_mode"].as_bool().unwrap_or(false))
+                .map(|(b, u)| (serde_json::from_slice::<Value>(&b).unwrap(), u))
+        }
         Some("gemini") => gemini::response(&bytes, label),
         other => return Err(format!("no response translation for {other:?}")),
     };
@@ -141,7 +143,10 @@ fn check_response(f: &Value) -> Result<(), String> {
 fn check_stream(f: &Value) -> Result<(), String> {
     let label = f["model_label"].as_str().unwrap();
     let mut t: Box<dyn StreamTranslator> = match f["provider"].as_str() {
-        Some("anthropic") => Box::new(AnthropicStream::new(label)),
+        Some("anthropic") => Box::new(AnthropicStream::new(
+            label,
+            f["json_mode"].as_bool().unwrap_or(false),
+        )),
         Some("gemini") => Box::new(GeminiStream::new(label)),
         other => return Err(format!("no stream translation for {other:?}")),
     };
