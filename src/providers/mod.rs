@@ -3,6 +3,7 @@
 
 pub mod anthropic;
 pub mod gemini;
+pub mod http_date;
 pub mod mock;
 pub mod openai;
 pub mod rewrite;

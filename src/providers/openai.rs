@@ -287,11 +287,16 @@ pub fn retry_after_seconds(headers: &awc::http::header::HeaderMap) -> Option<f64
     {
         return Some(ms / 1000.0);
     }
-    headers
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
+    let value = headers.get("retry-after")?.to_str().ok()?.trim();
+    match value.parse::<f64>() {
+        Ok(s) => Some(s).filter(|s| s.is_finite() && *s >= 0.0),
+        Err(_) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            super::http_date::seconds_until(value, now)
+        }
+    }
 }
 
 /// Classifies an upstream error once, into the router's error classes.
