@@ -562,3 +562,34 @@ fn anthropic_json_mode_answers_in_the_content() {
         "{events:?}"
     );
 }
+
+#[test]
+fn gemini_gets_remote_images_inline() {
+    let (mock, images) = (MockUpstream::start(), MockUpstream::start());
+    let yaml = format!(
+        "model_list:\n{}",
+        one_model("gemini", "gemini/gemini-2.0-flash", &root(&mock), "")
+    );
+    let gw = Gateway::start(&yaml);
+    let image = format!("{}/images/cat.png?sig=secret", root(&images));
+    let body = json!({"model": "gemini", "messages": [{"role": "user", "content": [
+        {"type": "text", "text": "What is this?"},
+        {"type": "image_url", "image_url": {"url": image}}]}]});
+    let r = gw.post("/v1/chat/completions", &body);
+    assert_eq!(r.status, 200, "{}", r.text);
+    let part = &mock.requests()[0].body["contents"][0]["parts"][1];
+    assert_eq!(part["inlineData"]["mimeType"], "image/png", "{part}");
+    // base64 of the mock's image bytes
+    assert_eq!(part["inlineData"]["data"], "iVBORw0KGgptb2NrLWltYWdl");
+
+    let missing = json!({"model": "gemini", "messages": [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": format!("{}/nowhere.png?sig=secret", root(&images))}}]}]});
+    let r = gw.post("/v1/chat/completions", &missing);
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(r.text.contains("could not fetch the image"), "{}", r.text);
+    assert!(
+        !r.text.contains("sig=secret"),
+        "signed URLs are not echoed: {}",
+        r.text
+    );
+}

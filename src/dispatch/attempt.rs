@@ -8,6 +8,7 @@ use futures_util::StreamExt;
 use switchyard_actors::plan::AttemptError;
 use switchyard_actors::ErrorClass;
 
+use super::inline_images::inline_remote_images;
 use super::relay::{Relay, StreamEnd};
 use super::usage::Usage;
 use super::Prepared;
@@ -113,13 +114,16 @@ pub async fn call(
             wants_stream,
             drop_params,
         )?),
-        ProviderKind::Gemini => Some(gemini::call(
-            d,
-            p.endpoint,
-            &p.body,
-            wants_stream,
-            drop_params,
-        )?),
+        ProviderKind::Gemini => {
+            let inlined = inline_remote_images(client, &p.body, budget).await?;
+            Some(gemini::call(
+                d,
+                p.endpoint,
+                inlined.as_ref().unwrap_or(&p.body),
+                wants_stream,
+                drop_params,
+            )?)
+        }
         ProviderKind::OpenAi | ProviderKind::HostedVllm | ProviderKind::Azure => None,
     };
     let (url, upstream_headers, bytes) = match translated {

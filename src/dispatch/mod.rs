@@ -5,6 +5,7 @@ pub mod attempt;
 pub mod cache_step;
 pub mod cached;
 pub mod cluster;
+pub mod inline_images;
 pub mod log;
 pub mod relay;
 pub mod usage;

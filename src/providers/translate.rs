@@ -141,6 +141,28 @@ pub fn data_url(url: &str) -> Option<(&str, &str)> {
     Some((mime, data))
 }
 
+/// Standard base64 (with padding), for images sent inline.
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// A MIME type from a URL's file extension, for providers that want one.
 pub fn mime_from_url(url: &str) -> &'static str {
     let path = url
@@ -204,6 +226,11 @@ mod tests {
         );
         assert_eq!(data_url("https://x/y.png"), None);
         assert_eq!(mime_from_url("https://x/y.PNG?s=1"), "image/png");
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+        assert_eq!(base64(&[0xff, 0xfe, 0x00, 0x01]), "//4AAQ==");
         assert_eq!(
             arguments_object(&json!({"function": {"arguments": "{\"a\":1}"}})),
             json!({"a": 1})

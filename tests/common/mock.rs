@@ -211,9 +211,17 @@ fn error_reply(
     })
 }
 
+/// The bytes `GET /images/...` serves (a PNG signature and a few bytes), not recorded.
+pub const IMAGE_BYTES: &[u8] = b"\x89PNG\r\n\x1a\nmock-image";
+
 async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) -> HttpResponse {
     let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let path = req.path().to_string();
+    if req.method() == actix_web::http::Method::GET && path.starts_with("/images/") {
+        return HttpResponse::Ok()
+            .content_type("image/png")
+            .body(IMAGE_BYTES);
+    }
     let reply = {
         let mut s = state.lock().unwrap();
         s.requests.push(Recorded {
