@@ -399,3 +399,40 @@ fn every_answer_names_the_instance() {
     }
     assert_eq!(answers[3].json()["instance"], "node-7");
 }
+
+#[test]
+fn model_info_lists_deployments_without_keys() {
+    let mock = MockUpstream::start();
+    let yaml = format!(
+        "{}general_settings:\n  master_key: sk-admin-key-0123456789\n",
+        one_group(&mock, "")
+    );
+    let gw = Gateway::start(&yaml);
+    assert_eq!(gw.get("/model/info").status, 401);
+    let auth = [("authorization", "Bearer sk-admin-key-0123456789")];
+    for path in ["/model/info", "/v1/model/info", "/v2/model/info"] {
+        let r = gw.get_with(path, &auth);
+        assert_eq!(r.status, 200, "{path}: {}", r.text);
+        let data = r.json()["data"].as_array().unwrap().clone();
+        assert!(!data.is_empty());
+        for d in &data {
+            assert!(d["model_info"]["id"].is_string());
+            assert!(d["litellm_params"]["model"].is_string());
+            assert!(d["litellm_params"].get("api_key").is_none());
+        }
+        assert!(
+            !r.text.contains("sk-upstream-secret"),
+            "no upstream key in {path}"
+        );
+    }
+    let all = gw.get_with("/model/info", &auth).json();
+    let id = all["data"][0]["model_info"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let one = gw
+        .get_with(&format!("/model/info?litellm_model_id={id}"), &auth)
+        .json();
+    assert_eq!(one["data"].as_array().unwrap().len(), 1);
+    assert_eq!(one["data"][0]["model_info"]["id"], id.as_str());
+}

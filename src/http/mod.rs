@@ -2,6 +2,7 @@
 
 mod completions;
 mod health;
+mod model_info;
 mod models;
 pub mod request;
 
@@ -33,6 +34,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/openai/deployments/{m}/chat/completions",
         web::post().to(completions::chat),
     )
+    .route("/model/info", web::get().to(model_info::list))
+    .route("/v1/model/info", web::get().to(model_info::list))
+    .route("/v2/model/info", web::get().to(model_info::list))
     .route("/health/liveliness", web::get().to(health::liveliness))
     .route("/health/liveness", web::get().to(health::liveliness))
     .route("/health/readiness", web::get().to(health::readiness))
