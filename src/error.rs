@@ -24,6 +24,11 @@ pub enum GatewayError {
     InvalidKey,
     #[error("Request body too large: the limit is {limit} bytes (general_settings.max_request_size_mb).")]
     PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    RequestTimeout(String),
+    /// The gateway is at one of its own bounds; the client should come back shortly.
+    #[error("{message}")]
+    Overloaded { message: String, retry_after: u64 },
     #[error("Route not found: {method} {path}")]
     NotFound { method: String, path: String },
     /// An upstream or routing failure, already classified.
@@ -51,6 +56,8 @@ impl GatewayError {
             Self::InvalidJson(_) | Self::InvalidRequest { .. } | Self::UnknownModel { .. } => 400,
             Self::MissingKey | Self::InvalidKey => 401,
             Self::PayloadTooLarge { .. } => 413,
+            Self::RequestTimeout(_) => 408,
+            Self::Overloaded { .. } => 503,
             Self::NotFound { .. } => 404,
             Self::Upstream { status, .. } => *status,
             Self::Internal(_) => 500,
@@ -64,7 +71,8 @@ impl GatewayError {
                 "invalid_request_error"
             }
             Self::MissingKey | Self::InvalidKey => "auth_error",
-            Self::PayloadTooLarge { .. } => "invalid_request_error",
+            Self::PayloadTooLarge { .. } | Self::RequestTimeout(_) => "invalid_request_error",
+            Self::Overloaded { .. } => "service_unavailable_error",
             Self::NotFound { .. } => "not_found_error",
             Self::Upstream { error_type, .. } => error_type,
             Self::Internal(_) => "internal_server_error",
@@ -76,7 +84,7 @@ impl GatewayError {
             Self::InvalidJson(_) => Some("request_body"),
             Self::InvalidRequest { param, .. } => param.as_deref(),
             Self::UnknownModel { .. } => Some("model"),
-            Self::PayloadTooLarge { .. } => Some("request_body"),
+            Self::PayloadTooLarge { .. } | Self::RequestTimeout(_) => Some("request_body"),
             _ => None,
         }
     }
@@ -84,7 +92,7 @@ impl GatewayError {
     /// The OpenAI error object: `{"error": {"message", "type", "param", "code"}}`.
     pub fn body(&self) -> serde_json::Value {
         json!({"error": {
-            "message": self.to_string(),
+            "message": crate::secret::redact(&self.to_string()),
             "type": self.error_type(),
             "param": self.param(),
             "code": self.status().as_u16().to_string(),
@@ -94,11 +102,17 @@ impl GatewayError {
     pub fn response(&self, call_id: &str) -> HttpResponse {
         let mut builder = HttpResponse::build(self.status());
         builder.insert_header(("x-litellm-call-id", call_id));
-        if let Self::Upstream {
-            retry_after: Some(secs),
-            ..
-        } = self
-        {
+        let retry_after = match self {
+            Self::Upstream {
+                retry_after: Some(secs),
+                ..
+            }
+            | Self::Overloaded {
+                retry_after: secs, ..
+            } => Some(*secs),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
             builder.insert_header(("retry-after", secs.to_string()));
         }
         builder.json(self.body())

@@ -26,10 +26,13 @@ static SHARED: OnceLock<Shared> = OnceLock::new();
 
 fn shared() -> &'static Shared {
     SHARED.get_or_init(|| {
-        std::thread::Builder::new()
+        if let Err(e) = std::thread::Builder::new()
             .name("log-writer".into())
             .spawn(flusher)
-            .expect("spawn the log writer thread");
+        {
+            // Lines then stay buffered up to the bound and are counted as dropped.
+            eprintln!("switchyard: the log writer thread could not start: {e}");
+        }
         Shared {
             buffer: Mutex::new(Vec::with_capacity(64 * 1024)),
             ready: Condvar::new(),
@@ -70,15 +73,25 @@ fn flusher() {
         }
         std::thread::sleep(GATHER);
         let batch = take(s);
-        write_out(s, &batch);
+        write_out(s, &redact_batch(batch));
     }
+}
+
+/// The masking step for logs, on this thread rather than the request path: a line that
+/// quotes an upstream error or a URL never shows a key.
+fn redact_batch(batch: Vec<u8>) -> Vec<u8> {
+    let masked = match crate::secret::redact(&String::from_utf8_lossy(&batch)) {
+        std::borrow::Cow::Owned(masked) => Some(masked),
+        std::borrow::Cow::Borrowed(_) => None,
+    };
+    masked.map_or(batch, String::into_bytes)
 }
 
 /// Writes whatever is buffered, now (at exit, before a panic message).
 pub fn flush_now() {
     if let Some(s) = SHARED.get() {
         let batch = take(s);
-        write_out(s, &batch);
+        write_out(s, &redact_batch(batch));
     }
 }
 

@@ -5,6 +5,7 @@ mod cli;
 mod dispatch;
 mod error;
 mod http;
+mod json;
 mod log_writer;
 mod providers;
 mod redis_link;
@@ -53,6 +54,7 @@ fn main() -> ExitCode {
         }
         Command::CheckConfig(path) => match GatewayConfig::load(&path) {
             Ok(cfg) => {
+                secret::register(cfg.secrets());
                 print!("{}", settings::report::render(&cfg));
                 ExitCode::SUCCESS
             }
@@ -73,6 +75,7 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
+            secret::register(cfg.secrets());
             telemetry::init(cfg.json_logs, cfg.verbose);
             // Redis TLS (`rediss://`) uses rustls' process-wide provider; ours is ring.
             let _ = rustls::crypto::ring::default_provider().install_default();

@@ -10,6 +10,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use switchyard_actors::clock::saturating_millis;
 
 use actix::Addr;
 use futures_util::future::{LocalBoxFuture, Shared};
@@ -182,17 +183,25 @@ impl RedisLink {
             .arg(by)
             .cmd("PEXPIRE")
             .arg(key)
-            .arg(ttl.as_millis() as u64)
+            .arg(saturating_millis(ttl))
             .query_async(&mut conn)
             .await;
         reply.map(|(n, _)| n).map_err(|e| self.failed(describe(e)))
+    }
+
+    pub async fn del(&self, key: &str) -> Result<(), ()> {
+        let Some(mut conn) = self.connection().await else {
+            return Err(());
+        };
+        let reply: redis::RedisResult<()> = redis::cmd("DEL").arg(key).query_async(&mut conn).await;
+        reply.map_err(|e| self.failed(describe(e)))
     }
 
     pub async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), ()> {
         let Some(mut conn) = self.connection().await else {
             return Err(());
         };
-        let ms = (ttl.as_millis() as u64).max(1);
+        let ms = saturating_millis(ttl).max(1);
         let reply: redis::RedisResult<()> = redis::cmd("SET")
             .arg(key)
             .arg(value)

@@ -1,4 +1,10 @@
-//! Secrets that cannot be logged or printed by accident: Debug and Display show a mask.
+//! Secrets that cannot be logged or printed by accident: Debug and Display show a mask; and the
+//! one masking step (`redact`) that every text bound for a client or a log passes through:
+//! error bodies, stream error events, raw upstream event lines, log lines. Upstreams echo keys
+//! back in their error messages; a URL may carry `user:password@`.
+
+use std::borrow::Cow;
+use std::sync::{Arc, RwLock};
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -20,10 +26,11 @@ impl Secret {
 
 /// `sk-****abcd` for long keys, `****` for short ones: enough to tell keys apart, not to use one.
 pub fn mask(value: &str) -> String {
-    let chars: Vec<char> = value.chars().collect();
-    if chars.len() >= 12 {
-        let head: String = chars[..3].iter().collect();
-        let tail: String = chars[chars.len() - 4..].iter().collect();
+    if value.chars().count() >= 12 {
+        let head: String = value.chars().take(3).collect();
+        let mut tail: Vec<char> = value.chars().rev().take(4).collect();
+        tail.reverse();
+        let tail: String = tail.into_iter().collect();
         format!("{head}****{tail}")
     } else {
         "****".to_string()
@@ -42,10 +49,136 @@ impl std::fmt::Display for Secret {
     }
 }
 
+/// Keys shorter than this are not masked by value ("none", "fake"): masking every "none" in a
+/// message would hide more than it protects.
+const MIN_MASKED_LEN: usize = 8;
+
+/// Every secret of the loaded config (keys, Redis passwords, passwords in URLs), longest first
+/// so a key that contains another is masked whole. Replaced when a config is loaded; only read
+/// on error paths and by the log writer's thread.
+static KNOWN: RwLock<Option<Arc<Vec<String>>>> = RwLock::new(None);
+
+/// Makes `redact` mask these values (and forget the previous config's).
+pub fn register(secrets: impl IntoIterator<Item = String>) {
+    let mut list: Vec<String> = secrets
+        .into_iter()
+        .filter(|s| s.len() >= MIN_MASKED_LEN)
+        .collect();
+    list.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    list.dedup();
+    *KNOWN.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(list));
+}
+
+fn known() -> Option<Arc<Vec<String>>> {
+    KNOWN.read().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// The password in a URL's `user:password@`, if any.
+pub fn url_password(url: &str) -> Option<&str> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    userinfo
+        .split_once(':')
+        .map(|(_, p)| p)
+        .filter(|p| !p.is_empty())
+}
+
+/// `text` with every known secret, every key-shaped token (`sk-...`, Google `AIza...`), every
+/// URL userinfo and every `key=` query value masked. Borrowed when there was nothing to mask.
+pub fn redact(text: &str) -> Cow<'_, str> {
+    let mut out = Cow::Borrowed(text);
+    if let Some(list) = known() {
+        for secret in list.iter() {
+            if out.contains(secret.as_str()) {
+                out = Cow::Owned(out.replace(secret.as_str(), &mask(secret)));
+            }
+        }
+    }
+    if out.contains("sk-") || out.contains("AIza") {
+        out = Cow::Owned(mask_key_tokens(&out));
+    }
+    if out.contains("://") && out.contains('@') {
+        out = Cow::Owned(mask_userinfo(&out));
+    }
+    if out.contains("key=") {
+        out = Cow::Owned(mask_key_params(&out));
+    }
+    out
+}
+
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '_'
+}
+
+/// Tokens that look like provider keys even when we do not know them.
+fn mask_key_tokens(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(|c: char| is_token_char(c)) {
+        let (before, from) = rest.split_at(at);
+        out.push_str(before);
+        let end = from.find(|c: char| !is_token_char(c)).unwrap_or(from.len());
+        let (token, after) = from.split_at(end);
+        let looks_like_key = (token.starts_with("sk-") && token.len() >= 20)
+            || (token.starts_with("AIza") && token.len() >= 30);
+        if looks_like_key {
+            out.push_str(&mask(token));
+        } else {
+            out.push_str(token);
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `scheme://user:pass@host` becomes `scheme://****@host`.
+fn mask_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (before, from) = rest.split_at(at + 3);
+        out.push_str(before);
+        let authority_end = from
+            .find(|c: char| c == '/' || c == '?' || c == '#' || c.is_whitespace() || c == '"')
+            .unwrap_or(from.len());
+        let (authority, after) = from.split_at(authority_end);
+        match authority.rsplit_once('@') {
+            Some((_, host)) => {
+                out.push_str("****@");
+                out.push_str(host);
+            }
+            None => out.push_str(authority),
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `?key=AIza...` / `&api_key=...` query values (Gemini takes its key in the URL).
+fn mask_key_params(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("key=") {
+        let (before, from) = rest.split_at(at + 4);
+        out.push_str(before);
+        let end = from
+            .find(|c: char| c == '&' || c == '#' || c.is_whitespace() || c == '"' || c == '\'')
+            .unwrap_or(from.len());
+        let (value, after) = from.split_at(end);
+        out.push_str(if value.is_empty() { "" } else { "****" });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Constant-time comparison, so the master key cannot be guessed byte by byte from timings.
 pub fn same_secret(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
-    let mut diff = (a.len() ^ b.len()) as u8;
+    let mut diff = u8::from(a.len() != b.len());
     for i in 0..a.len().max(b.len()) {
         diff |= a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0);
     }
@@ -62,6 +195,33 @@ mod tests {
         assert_eq!(format!("{s:?}"), "sk-****cdef");
         assert_eq!(format!("{s}"), "sk-****cdef");
         assert_eq!(mask("short"), "****");
+    }
+
+    #[test]
+    fn redact_masks_known_and_key_shaped_secrets() {
+        register(["my-very-own-upstream-key".to_string(), "short".to_string()]);
+        let text = "bad key my-very-own-upstream-key; also sk-proj-ABCDEFGHIJKLMNOPQRSTU and \
+                    https://user:hunter22@host:8080/v1?key=AIzaSyABCDEFGHIJKLMNOPQRSTUVWXYZ012345&x=1 short";
+        let out = redact(text);
+        for leaked in [
+            "my-very-own-upstream-key",
+            "sk-proj-ABCDEFGHIJKLMNOPQRSTU",
+            "hunter22",
+            "AIzaSyABCDEFGHIJKLMNOPQRSTUVWXYZ012345",
+        ] {
+            assert!(!out.contains(leaked), "{leaked} in {out}");
+        }
+        assert!(out.contains("host:8080/v1"), "{out}");
+        assert!(
+            out.contains("short"),
+            "short values are not masked by value"
+        );
+        assert!(matches!(redact("nothing to see"), Cow::Borrowed(_)));
+        assert_eq!(
+            url_password("redis://:pw12345678@h:6379"),
+            Some("pw12345678")
+        );
+        assert_eq!(url_password("http://host/a@b"), None);
     }
 
     #[test]

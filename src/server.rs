@@ -51,7 +51,10 @@ fn start_router(cfg: &GatewayConfig, shared: Option<&SharedState>) -> RouterPart
             spec.tpm,
             spec.max_in_flight(router.default_max_parallel_requests),
         ));
-        let single = cfg.groups[spec.group.0 as usize].deployments.len() == 1;
+        let single = spec
+            .group
+            .of(&cfg.groups)
+            .is_some_and(|g| g.deployments.len() == 1);
         let settings = AccrualSettings {
             disable_cooldowns: router.disable_cooldowns,
             deployment_cooldown: spec.cooldown_time,
@@ -94,7 +97,7 @@ fn start_router(cfg: &GatewayConfig, shared: Option<&SharedState>) -> RouterPart
     }
 }
 
-fn tls_config() -> Arc<rustls::ClientConfig> {
+fn tls_config() -> std::io::Result<Arc<rustls::ClientConfig>> {
     let roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
@@ -102,10 +105,10 @@ fn tls_config() -> Arc<rustls::ClientConfig> {
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
-    .expect("ring supports the default TLS versions")
+    .map_err(|e| std::io::Error::other(format!("TLS set-up: {e}")))?
     .with_root_certificates(roots)
     .with_no_client_auth();
-    Arc::new(config)
+    Ok(Arc::new(config))
 }
 
 fn upstream_client(tls: Arc<rustls::ClientConfig>) -> awc::Client {
@@ -153,7 +156,7 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
     if let Some(c) = &cache {
         tracing::info!(
             cache = c.settings.kind(),
-            ttl_s = c.settings.ttl,
+            ttl_s = c.settings.ttl.get(),
             "response cache on"
         );
     }
@@ -165,9 +168,11 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
         instance_id: opts.instance_id.clone(),
         cache: cache.clone(),
         shared_state: shared.clone(),
+        body_budget: Arc::default(),
     });
-    let tls = tls_config();
+    let tls = tls_config()?;
     let instance_id = opts.instance_id.clone();
+    let header_timeout = state.config.limits.client_header_timeout.duration();
     let server = HttpServer::new(move || {
         // Runs once per worker thread: its own upstream connection pool and supervisor.
         let r = router.clone();
@@ -180,6 +185,7 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
         // Every answer (errors and health probes included) names the instance that gave it.
         let instance = DefaultHeaders::new().add(("x-switchyard-instance", instance_id.clone()));
         App::new()
+            .wrap_fn(http::guard::catch_panics)
             .wrap(instance)
             .app_data(state.clone())
             .app_data(web::Data::new(worker))
@@ -187,6 +193,12 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
             .default_service(web::to(http::not_found))
     })
     .workers(opts.workers)
+    // A client that closes its connection cancels its request at once (the handler future is
+    // dropped): no more retries or upstream calls for nobody. Half-closed requests (shutdown
+    // of the write side before the answer) are not a thing HTTP clients do.
+    .h1_allow_half_closed(false)
+    // nginx's client_header_timeout: a client trickling its request headers is cut off.
+    .client_request_timeout(header_timeout)
     .backlog(2048)
     .max_connection_rate(1024)
     .shutdown_timeout(opts.grace_period)

@@ -21,6 +21,8 @@ pub struct AppState {
     pub instance_id: String,
     pub cache: Option<Arc<SharedCache>>,
     pub shared_state: Option<Arc<SharedState>>,
+    /// Request bodies held at once, under `switchyard_settings.max_buffered_request_mb`.
+    pub body_budget: Arc<crate::http::body::BodyBudget>,
 }
 
 /// What one worker thread owns: its upstream client (connection pool) and its supervisor.

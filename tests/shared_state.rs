@@ -2,6 +2,18 @@
 //! on one holds on the other, an rpm limit holds across both, and without Redis each instance
 //! keeps its own state.
 
+// Test harness code: a panic here fails the test, which is what it is for.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
+
 mod common;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -38,7 +50,7 @@ fn away_from_a_minute_boundary() {
         .as_secs_f64()
         % 60.0;
     if secs > 50.0 {
-        std::thread::sleep(Duration::from_secs_f64(61.0 - secs));
+        std::thread::sleep(Duration::try_from_secs_f64(61.0 - secs).unwrap());
     }
 }
 

@@ -4,14 +4,15 @@
 
 use crate::class::ErrorClass;
 use crate::policy::AllowedFailsPolicy;
+use crate::seconds::Seconds;
 
 /// Settings one deployment's accrual runs with, merged from router and deployment config.
 #[derive(Clone, Debug, Default)]
 pub struct AccrualSettings {
     pub disable_cooldowns: bool,
     /// `model_info.cooldown_time` / `litellm_params.cooldown_time`.
-    pub deployment_cooldown: Option<f64>,
-    pub router_cooldown: f64,
+    pub deployment_cooldown: Option<Seconds>,
+    pub router_cooldown: Seconds,
     /// `allowed_fails` from the deployment, router or litellm settings (first set wins).
     pub allowed_fails: Option<u32>,
     pub router_policy: Option<AllowedFailsPolicy>,
@@ -27,7 +28,7 @@ pub struct AccrualSettings {
 pub struct FailureFacts {
     pub class: ErrorClass,
     /// The upstream's `Retry-After`, in seconds.
-    pub retry_after: Option<f64>,
+    pub retry_after: Option<Seconds>,
     /// The timeout was the client's own (`timeout` in the request), so not the deployment's fault.
     pub client_timeout: bool,
 }
@@ -83,7 +84,7 @@ impl FailureAccrual {
             .deployment_cooldown
             .or(facts.retry_after)
             .unwrap_or(s.router_cooldown);
-        if seconds <= 0.0 {
+        if seconds.get() <= 0.0 {
             return None;
         }
         let deployment_entry = s
@@ -105,7 +106,7 @@ impl FailureAccrual {
             return None;
         }
         self.window_fails = [0; SLOTS + 1];
-        Some((seconds * 1000.0) as u64)
+        Some(seconds.millis())
     }
 
     /// LiteLLM's default path: rate limits and error rates, with no counting of allowed fails.
@@ -139,8 +140,13 @@ impl FailureAccrual {
         } else {
             SLOTS
         };
-        self.window_fails[slot] += 1;
-        self.window_fails[slot] > allowed
+        match self.window_fails.get_mut(slot) {
+            Some(fails) => {
+                *fails += 1;
+                *fails > allowed
+            }
+            None => false,
+        }
     }
 }
 
@@ -159,7 +165,7 @@ mod tests {
 
     fn shared() -> AccrualSettings {
         AccrualSettings {
-            router_cooldown: 5.0,
+            router_cooldown: Seconds::whole(5),
             ..AccrualSettings::default()
         }
     }
@@ -263,12 +269,12 @@ mod tests {
     fn deployment_cooldown_beats_retry_after_beats_router() {
         let mut a = FailureAccrual::new(shared());
         let facts = FailureFacts {
-            retry_after: Some(1.0),
+            retry_after: Some(Seconds::whole(1)),
             ..fail(ErrorClass::RateLimit)
         };
         assert_eq!(a.on_failure(1, facts, 0), Some(1_000));
         let mut b = FailureAccrual::new(AccrualSettings {
-            deployment_cooldown: Some(9.0),
+            deployment_cooldown: Some(Seconds::whole(9)),
             ..shared()
         });
         assert_eq!(b.on_failure(1, facts, 0), Some(9_000));

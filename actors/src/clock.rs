@@ -5,10 +5,20 @@ use std::time::Instant;
 
 static EPOCH: OnceLock<Instant> = OnceLock::new();
 
+/// A duration in whole milliseconds, `u64::MAX` past half a billion years.
+pub fn saturating_millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A duration in whole microseconds, saturating.
+pub fn saturating_micros(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
 /// Milliseconds since the first call in this process (never 0, so 0 can mean "unset").
 pub fn now_ms() -> u64 {
     let epoch = *EPOCH.get_or_init(Instant::now);
-    epoch.elapsed().as_millis() as u64 + 1
+    saturating_millis(epoch.elapsed()).saturating_add(1)
 }
 
 /// Wall-clock milliseconds since the Unix epoch: the time instances share (Redis keys and
@@ -16,7 +26,7 @@ pub fn now_ms() -> u64 {
 pub fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+        .map_or(0, saturating_millis)
 }
 
 /// A wall-clock deadline as a deadline on this process's clock.

@@ -69,7 +69,7 @@ impl Drop for Admission {
 
 impl Gate {
     pub fn new(rpm: Option<u64>, tpm: Option<u64>, max_in_flight: u32) -> Self {
-        let rpm = rpm.and_then(|r| NonZeroU32::new(r.min(u32::MAX as u64) as u32));
+        let rpm = rpm.and_then(|r| NonZeroU32::new(u32::try_from(r).unwrap_or(u32::MAX)));
         Self {
             cooldown_until_ms: AtomicU64::new(0),
             in_flight: AtomicU32::new(0),
@@ -175,7 +175,7 @@ impl Gate {
             if let Err(not_until) = limiter.check() {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 return Err(Refusal::RateLimited {
-                    retry_after_ms: wait.as_millis() as u64,
+                    retry_after_ms: crate::clock::saturating_millis(wait),
                 });
             }
         }

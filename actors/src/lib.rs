@@ -13,6 +13,7 @@ pub mod gate;
 pub mod plan;
 pub mod policy;
 pub mod routing;
+pub mod seconds;
 pub mod spec;
 pub mod supervisor;
 

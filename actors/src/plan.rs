@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::class::ErrorClass;
 use crate::gate::{Admission, Gate, Refusal};
 use crate::routing::{pick, Candidate};
+use crate::seconds::Seconds;
 use crate::spec::{DeploymentIdx, DeploymentSpec, FallbackTable, GroupIdx, GroupSpec, RouterSpec};
 
 /// A failed attempt as the client would see it.
@@ -17,8 +18,8 @@ pub struct AttemptError {
     pub class: ErrorClass,
     pub status: u16,
     pub message: String,
-    /// Seconds, from the upstream's `Retry-After` or our own limiter.
-    pub retry_after: Option<f64>,
+    /// From the upstream's `Retry-After` (clamped) or our own limiter.
+    pub retry_after: Option<Seconds>,
     /// Overrides the class's `error.type` (e.g. `all_deployments_in_cooldown`).
     pub error_type: Option<&'static str>,
 }
@@ -139,10 +140,14 @@ fn order_key(spec: &DeploymentSpec) -> i64 {
 }
 
 impl Planner {
+    // Indices are made by the config loader from these same tables, which never change
+    // afterwards: an index out of range would be a loader bug, not an input.
+    #[allow(clippy::indexing_slicing)]
     fn spec(&self, d: DeploymentIdx) -> &DeploymentSpec {
         &self.deployments[d.0 as usize]
     }
 
+    #[allow(clippy::indexing_slicing)]
     fn group(&self, g: GroupIdx) -> &GroupSpec {
         &self.groups[g.0 as usize]
     }
@@ -157,7 +162,10 @@ impl Planner {
             .group(g)
             .deployments
             .iter()
-            .map(|d| gates[d.0 as usize].cooling_until(now_ms).is_none())
+            .map(|d| {
+                d.of(gates)
+                    .is_some_and(|g| g.cooling_until(now_ms).is_none())
+            })
             .collect();
         self.group(g)
             .deployments
@@ -250,7 +258,7 @@ impl Planner {
     fn backoff(
         &self,
         p: &RequestProgress,
-        retry_after: Option<f64>,
+        retry_after: Option<Seconds>,
         gates: &[Arc<Gate>],
         now_ms: u64,
     ) -> Duration {
@@ -262,13 +270,16 @@ impl Planner {
         }
         let jitter = fastrand::f64() * 0.75;
         let seconds = match retry_after {
-            Some(s) if (1.0..=60.0).contains(&s) => s + jitter,
+            Some(s) if (1.0..=60.0).contains(&s.get()) => s.get() + jitter,
             _ => {
-                let k = p.retries_in_group.saturating_sub(1).min(10) as i32;
-                (0.5 * 2f64.powi(k)).max(self.router.retry_after).min(8.0) + jitter
+                let k = p.retries_in_group.saturating_sub(1).min(10);
+                (0.5 * 2f64.powi(k.try_into().unwrap_or(10)))
+                    .max(self.router.retry_after.get())
+                    .min(8.0)
+                    + jitter
             }
         };
-        Duration::from_secs_f64(seconds)
+        Seconds::clamped(seconds, Seconds::whole(61)).map_or(Duration::ZERO, Seconds::duration)
     }
 
     fn has_fallbacks(&self, p: &RequestProgress, class: ErrorClass) -> bool {
@@ -392,7 +403,10 @@ impl Planner {
         let healthy: Vec<DeploymentIdx> = in_tiers
             .iter()
             .copied()
-            .filter(|d| gates[d.0 as usize].cooling_until(now_ms).is_none())
+            .filter(|d| {
+                d.of(gates)
+                    .is_some_and(|g| g.cooling_until(now_ms).is_none())
+            })
             .collect();
         if healthy.is_empty() {
             return Err(self.all_cooling(group, &in_tiers, gates, now_ms));
@@ -412,11 +426,16 @@ impl Planner {
             while !pool.is_empty() {
                 let cands: Vec<Candidate> = pool
                     .iter()
-                    .map(|d| Candidate {
-                        spec: self.spec(*d),
-                        gate: &gates[d.0 as usize],
+                    .filter_map(|d| {
+                        Some(Candidate {
+                            spec: self.spec(*d),
+                            gate: d.of(gates)?,
+                        })
                     })
                     .collect();
+                if cands.len() != pool.len() {
+                    break;
+                }
                 let i = pick(
                     self.router.strategy,
                     &cands,
@@ -424,7 +443,8 @@ impl Planner {
                     self.router.lowest_latency_buffer,
                 );
                 let d = pool.swap_remove(i);
-                match gates[d.0 as usize].try_admit(now_ms) {
+                let Some(gate) = d.of(gates) else { continue };
+                match gate.try_admit(now_ms) {
                     Ok(admission) => {
                         p.current_order = tier;
                         return Ok((d, admission));
@@ -448,7 +468,7 @@ impl Planner {
                 group.name
             ),
         );
-        err.retry_after = Some(wait as f64);
+        err.retry_after = Seconds::clamped(wait as f64, Seconds::MAX);
         err.error_type = Some("rate_limit_error");
         Err(err)
     }
@@ -462,10 +482,10 @@ impl Planner {
     ) -> AttemptError {
         let soonest = members
             .iter()
-            .filter_map(|d| gates[d.0 as usize].cooling_until(now_ms))
+            .filter_map(|d| d.of(gates)?.cooling_until(now_ms))
             .min()
-            .unwrap_or(now_ms + 1000);
-        let wait = (soonest - now_ms).div_ceil(1000).max(1);
+            .unwrap_or(now_ms.saturating_add(1000));
+        let wait = soonest.saturating_sub(now_ms).div_ceil(1000).max(1);
         let ids: Vec<&str> = members.iter().map(|d| self.spec(*d).id.as_str()).collect();
         let mut err = AttemptError::new(
             ErrorClass::RateLimit,
@@ -476,7 +496,7 @@ impl Planner {
                 group.name
             ),
         );
-        err.retry_after = Some(wait as f64);
+        err.retry_after = Seconds::clamped(wait as f64, Seconds::MAX);
         err.error_type = Some("all_deployments_in_cooldown");
         err
     }
@@ -494,10 +514,10 @@ mod tests {
         for (g, (name, n)) in groups.iter().enumerate() {
             let mut members = Vec::new();
             for _ in 0..*n {
-                members.push(DeploymentIdx(deployments.len() as u32));
+                members.push(DeploymentIdx(u32::try_from(deployments.len()).unwrap()));
                 deployments.push(DeploymentSpec {
                     id: format!("d{}", deployments.len()),
-                    group: GroupIdx(g as u32),
+                    group: GroupIdx(u32::try_from(g).unwrap()),
                     ..DeploymentSpec::default()
                 });
             }
@@ -744,7 +764,7 @@ mod tests {
         match pl.decide(&mut p, None, &gates, 1_000) {
             Decision::GiveUp(e) => {
                 assert_eq!(e.error.status, 429);
-                assert_eq!(e.error.retry_after, Some(2.0));
+                assert_eq!(e.error.retry_after.map(Seconds::get), Some(2.0));
                 assert_eq!(e.error.error_type, Some("all_deployments_in_cooldown"));
             }
             _ => panic!("expected a 429"),

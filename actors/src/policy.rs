@@ -70,7 +70,9 @@ pub struct RetryPolicy {
 
 impl RetryPolicy {
     pub fn set(&mut self, key: RetryKey, value: u32) {
-        self.values[key as usize] = Some(value);
+        if let Some(slot) = self.values.get_mut(key as usize) {
+            *slot = Some(value);
+        }
     }
 
     /// The retries for a class, or `None` when the policy says nothing about it (then the
@@ -78,8 +80,12 @@ impl RetryPolicy {
     pub fn retries_for(&self, class: ErrorClass) -> Option<u32> {
         RetryKey::chain(class)
             .iter()
-            .find_map(|k| self.values[*k as usize])
-            .or(self.values[RetryKey::Default as usize])
+            .find_map(|k| self.value(*k as usize))
+            .or(self.value(RetryKey::Default as usize))
+    }
+
+    fn value(&self, slot: usize) -> Option<u32> {
+        self.values.get(slot).copied().flatten()
     }
 }
 
@@ -149,11 +155,13 @@ pub struct AllowedFailsPolicy {
 
 impl AllowedFailsPolicy {
     pub fn set(&mut self, key: AllowedFailsKey, value: u32) {
-        self.values[key as usize] = Some(value);
+        if let Some(slot) = self.values.get_mut(key as usize) {
+            *slot = Some(value);
+        }
     }
 
     pub fn allowed_for(&self, class: ErrorClass) -> Option<u32> {
-        AllowedFailsKey::of(class).and_then(|k| self.values[k as usize])
+        AllowedFailsKey::of(class).and_then(|k| self.values.get(k as usize).copied().flatten())
     }
 
     /// Which counter a failure of this class bumps (per class when the policy is per deployment).

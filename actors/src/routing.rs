@@ -93,13 +93,14 @@ fn capacity_weights(
 }
 
 fn min_by_key_first(candidates: &[Candidate], key: impl Fn(&Candidate) -> f64) -> usize {
-    let mut best = 0;
-    for i in 1..candidates.len() {
-        if key(&candidates[i]) < key(&candidates[best]) {
-            best = i;
+    let mut best = (0, f64::INFINITY);
+    for (i, c) in candidates.iter().enumerate() {
+        let k = key(c);
+        if i == 0 || k < best.1 {
+            best = (i, k);
         }
     }
-    best
+    best.0
 }
 
 /// The lowest key, ties (within `buffer` of the lowest, relatively) broken at random.
@@ -107,8 +108,13 @@ fn min_random_tie(candidates: &[Candidate], key: impl Fn(&Candidate) -> f64, buf
     let keys: Vec<f64> = candidates.iter().map(&key).collect();
     let lowest = keys.iter().cloned().fold(f64::INFINITY, f64::min);
     let limit = lowest * (1.0 + buffer.max(0.0));
-    let near: Vec<usize> = (0..keys.len()).filter(|i| keys[*i] <= limit).collect();
-    near[fastrand::usize(..near.len())]
+    let near: Vec<usize> = keys
+        .iter()
+        .enumerate()
+        .filter(|(_, k)| **k <= limit)
+        .map(|(i, _)| i)
+        .collect();
+    fastrand::choice(near).unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use crate::policy::{AllowedFailsPolicy, RetryPolicy};
+use crate::seconds::Seconds;
 
 /// Index of a deployment (one `model_list` entry) in the gateway's deployment table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -12,6 +13,19 @@ pub struct DeploymentIdx(pub u32);
 /// Index of a model group (a `model_name`) in the gateway's group table.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct GroupIdx(pub u32);
+
+impl DeploymentIdx {
+    /// This deployment's entry in a table built beside the deployment list (gates, actors).
+    pub fn of<T>(self, table: &[T]) -> Option<&T> {
+        table.get(self.0 as usize)
+    }
+}
+
+impl GroupIdx {
+    pub fn of<T>(self, table: &[T]) -> Option<&T> {
+        table.get(self.0 as usize)
+    }
+}
 
 /// Routing-relevant facts about one deployment.
 #[derive(Clone, Debug, Default)]
@@ -28,7 +42,7 @@ pub struct DeploymentSpec {
     pub num_retries: Option<u32>,
     /// `litellm_params.max_retries`: LiteLLM ignores it behind the router; we honour it.
     pub max_retries: Option<u32>,
-    pub cooldown_time: Option<f64>,
+    pub cooldown_time: Option<Seconds>,
     pub allowed_fails: Option<u32>,
     pub allowed_fails_policy: Option<AllowedFailsPolicy>,
     pub input_cost_per_token: Option<f64>,
@@ -79,12 +93,12 @@ pub struct RouterSpec {
     pub lowest_latency_buffer: f64,
     pub num_retries: u32,
     /// Minimum backoff in seconds between retries on the same deployment.
-    pub retry_after: f64,
+    pub retry_after: Seconds,
     pub retry_policy: Option<RetryPolicy>,
     pub group_retry_policy: HashMap<GroupIdx, RetryPolicy>,
     pub allowed_fails: Option<u32>,
     pub allowed_fails_policy: Option<AllowedFailsPolicy>,
-    pub cooldown_time: f64,
+    pub cooldown_time: Seconds,
     pub disable_cooldowns: bool,
     pub fallbacks: FallbackTable,
     /// `None` when not configured anywhere: context-length errors then use `fallbacks`.
@@ -100,12 +114,12 @@ impl Default for RouterSpec {
             strategy: Strategy::SimpleShuffle,
             lowest_latency_buffer: 0.0,
             num_retries: 2,
-            retry_after: 0.0,
+            retry_after: Seconds::ZERO,
             retry_policy: None,
             group_retry_policy: HashMap::new(),
             allowed_fails: None,
             allowed_fails_policy: None,
-            cooldown_time: 5.0,
+            cooldown_time: Seconds::whole(5),
             disable_cooldowns: false,
             fallbacks: FallbackTable::default(),
             context_window_fallbacks: None,
@@ -124,10 +138,12 @@ impl DeploymentSpec {
             return n;
         }
         if let Some(rpm) = self.rpm {
-            return rpm.min(u32::MAX as u64) as u32;
+            return u32::try_from(rpm).unwrap_or(u32::MAX);
         }
         if let Some(tpm) = self.tpm {
-            return ((tpm / 1000) * 6).clamp(1, u32::MAX as u64) as u32;
+            return u32::try_from((tpm / 1000).saturating_mul(6))
+                .unwrap_or(u32::MAX)
+                .max(1);
         }
         router_default.unwrap_or(0)
     }

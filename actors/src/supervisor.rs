@@ -10,10 +10,11 @@ use std::time::Duration;
 use actix::prelude::*;
 
 use crate::accrual::FailureFacts;
+use crate::class::ErrorClass;
 use crate::clock::now_ms;
 use crate::deployment::{DeploymentActor, RecordFailure};
 use crate::gate::{Admission, Gate};
-use crate::plan::{AttemptFailure, Decision, FinalError, Planner, RequestProgress};
+use crate::plan::{AttemptError, AttemptFailure, Decision, FinalError, Planner, RequestProgress};
 use crate::spec::DeploymentIdx;
 
 pub struct Supervisor {
@@ -43,12 +44,22 @@ impl Supervisor {
             Decision::Call {
                 deployment,
                 admission,
-            } => Step::Call(Grant {
-                progress,
-                deployment,
-                admission,
-                reporter: self.deployments[deployment.0 as usize].clone(),
-            }),
+            } => match deployment.of(&self.deployments) {
+                Some(reporter) => Step::Call(Grant {
+                    progress,
+                    deployment,
+                    admission,
+                    reporter: reporter.clone(),
+                }),
+                None => Step::GiveUp(FinalError {
+                    error: AttemptError::new(
+                        ErrorClass::InternalServer,
+                        500,
+                        "InternalServerError: the router named a deployment it does not have",
+                    ),
+                    fallback_errors: Vec::new(),
+                }),
+            },
             Decision::Wait(delay) => Step::Wait { progress, delay },
             Decision::GiveUp(error) => Step::GiveUp(error),
         }
@@ -108,7 +119,9 @@ impl Handler<NextStep> for Supervisor {
             },
             now_ms: now_ms(),
         };
-        let deployment = self.deployments[failure.deployment.0 as usize].clone();
+        let Some(deployment) = failure.deployment.of(&self.deployments).cloned() else {
+            return Box::pin(fut::ready(self.step(progress, Some(failure))));
+        };
         Box::pin(
             async move { deployment.send(record).await.ok().flatten() }
                 .into_actor(self)

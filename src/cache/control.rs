@@ -3,7 +3,10 @@
 
 use serde_json::{Map, Value};
 
+use switchyard_actors::seconds::Seconds;
+
 use crate::error::GatewayError;
+use crate::settings::limits::MAX_CACHE_TTL;
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CacheControl {
@@ -12,9 +15,9 @@ pub struct CacheControl {
     /// `no-store`: do not store this answer.
     pub no_store: bool,
     /// `ttl`: store with this lifetime (seconds) instead of the configured one.
-    pub ttl: Option<f64>,
+    pub ttl: Option<Seconds>,
     /// `s-maxage`: accept only an entry younger than this (seconds).
-    pub max_age: Option<f64>,
+    pub max_age: Option<Seconds>,
     pub namespace: Option<String>,
     /// `use-cache`: opt in when the cache runs with `mode: default_off`.
     pub use_cache: bool,
@@ -33,16 +36,18 @@ fn flag(map: &Map<String, Value>, key: &str) -> Result<bool, GatewayError> {
     }
 }
 
-fn seconds(map: &Map<String, Value>, keys: &[&str]) -> Result<Option<f64>, GatewayError> {
+fn seconds(map: &Map<String, Value>, keys: &[&str]) -> Result<Option<Seconds>, GatewayError> {
     for key in keys {
         match map.get(*key) {
             None | Some(Value::Null) => continue,
             Some(v) => {
                 let x = v.as_f64().or_else(|| v.as_str()?.trim().parse().ok());
-                return match x {
-                    Some(x) if x >= 0.0 && x.is_finite() => Ok(Some(x)),
+                return match x.map(|x| Seconds::within(x, MAX_CACHE_TTL)) {
+                    Some(Ok(s)) => Ok(Some(s)),
                     _ => Err(GatewayError::invalid(
-                        format!("`cache.{key}` must be a non-negative number of seconds"),
+                        format!(
+                            "`cache.{key}` must be a number of seconds from 0 to {MAX_CACHE_TTL}"
+                        ),
                         "cache",
                     )),
                 };
@@ -66,10 +71,15 @@ impl CacheControl {
         };
         let namespace = match map.get("namespace") {
             None | Some(Value::Null) => None,
-            Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => Some(s.clone()),
+            // It becomes part of a Redis key and of the `x-litellm-cache-key` header.
+            Some(Value::String(s))
+                if !s.is_empty() && s.len() <= 256 && s.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
+                Some(s.clone())
+            }
             Some(_) => {
                 return Err(GatewayError::invalid(
-                    "`cache.namespace` must be a non-empty string of at most 256 characters",
+                    "`cache.namespace` must be 1 to 256 printable ASCII characters without spaces",
                     "cache",
                 ))
             }
@@ -96,11 +106,18 @@ mod tests {
             json!({"cache": {"no-cache": true, "ttl": 5, "s-max-age": "10", "namespace": "team"}});
         let c = CacheControl::from_body(body.as_object().unwrap()).unwrap();
         assert!(c.no_cache && !c.no_store);
-        assert_eq!((c.ttl, c.max_age), (Some(5.0), Some(10.0)));
+        assert_eq!(
+            (c.ttl, c.max_age),
+            (Some(Seconds::whole(5)), Some(Seconds::whole(10)))
+        );
         assert_eq!(c.namespace.as_deref(), Some("team"));
         for bad in [
             json!({"cache": 3}),
             json!({"cache": {"ttl": -1}}),
+            json!({"cache": {"ttl": 1e300}}),
+            json!({"cache": {"ttl": 1e19}}),
+            json!({"cache": {"s-maxage": "inf"}}),
+            json!({"cache": {"namespace": "a\nb"}}),
             json!({"cache": {"no-store": 2}}),
         ] {
             assert!(CacheControl::from_body(bad.as_object().unwrap()).is_err());

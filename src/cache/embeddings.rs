@@ -95,7 +95,7 @@ pub fn merge(upstream: &[u8], hits: &[Option<Value>]) -> Option<Merged> {
         };
         data.push(json!({"object": "embedding", "index": i, "embedding": embedding}));
     }
-    v["data"] = Value::Array(data);
+    crate::json::set(&mut v, "data", Value::Array(data));
     Some(Merged {
         body: v.to_string().into_bytes(),
         new_items,

@@ -49,49 +49,65 @@ pub struct Stored<'a> {
 impl Stored<'_> {
     /// The answer with its `model` set to `name`.
     pub fn with_model(&self, name: &str) -> Vec<u8> {
+        let r = self.response;
+        let (Some(before), Some(after)) =
+            (r.get(..self.model_at.start), r.get(self.model_at.end..))
+        else {
+            return r.to_vec();
+        };
         if self.model_at.is_empty() {
-            return self.response.to_vec();
+            return r.to_vec();
         }
         let quoted = serde_json::to_string(name).unwrap_or_else(|_| "\"\"".into());
-        let r = self.response;
         let mut out = Vec::with_capacity(r.len() + quoted.len());
-        out.extend_from_slice(&r[..self.model_at.start]);
+        out.extend_from_slice(before);
         out.extend_from_slice(quoted.as_bytes());
-        out.extend_from_slice(&r[self.model_at.end..]);
+        out.extend_from_slice(after);
         out
     }
 }
 
-/// Reads a number up to `end`; the rest after `end`.
-fn number(b: &[u8], end: u8) -> Option<(f64, &[u8])> {
+/// Reads the text up to `end` as a `T`; the rest after `end`.
+fn field<T: std::str::FromStr>(b: &[u8], end: u8) -> Option<(T, &[u8])> {
     let at = b.iter().position(|&c| c == end)?;
-    let x = std::str::from_utf8(&b[..at]).ok()?.parse().ok()?;
-    Some((x, &b[at + 1..]))
+    let (text, rest) = b.split_at(at);
+    let x = std::str::from_utf8(text).ok()?.parse().ok()?;
+    Some((x, rest.get(1..)?))
 }
 
-/// The entry, or `None` when the bytes are not one of ours (then it is a miss).
+/// The entry, or `None` when the bytes are not a well-formed entry of ours (then it is a miss).
+/// Redis is shared and outlives versions: nothing in an entry is trusted. The answer must be
+/// one JSON object and `model_at` must frame one JSON string inside it, so a hit can only ever
+/// send the client valid JSON.
 pub fn decode(bytes: &[u8]) -> Option<Stored<'_>> {
     let rest = bytes.strip_prefix(b"{\"timestamp\":")?;
-    let (timestamp, rest) = number(rest, b',')?;
+    let (timestamp, rest) = field::<f64>(rest, b',')?;
     let rest = rest.strip_prefix(b"\"model_at\":[")?;
-    let (start, rest) = number(rest, b',')?;
-    let (end, rest) = number(rest, b']')?;
+    let (start, rest) = field::<usize>(rest, b',')?;
+    let (end, rest) = field::<usize>(rest, b']')?;
     let rest = rest.strip_prefix(b",\"usage\":[")?;
-    let (prompt, rest) = number(rest, b',')?;
-    let (completion, rest) = number(rest, b',')?;
-    let (total, rest) = number(rest, b']')?;
+    let (prompt, rest) = field::<u64>(rest, b',')?;
+    let (completion, rest) = field::<u64>(rest, b',')?;
+    let (total, rest) = field::<u64>(rest, b']')?;
     let response = rest.strip_prefix(b",\"response\":")?.strip_suffix(b"}")?;
-    let (start, end) = (start as usize, end as usize);
-    if !response.starts_with(b"{") || start > end || end > response.len() {
+    if !timestamp.is_finite() || !response.starts_with(b"{") || start > end {
         return None;
+    }
+    serde_json::from_slice::<&RawValue>(response).ok()?;
+    if start < end {
+        let span = response.get(start..end)?;
+        serde_json::from_slice::<&str>(span)
+            .ok()
+            .map(drop)
+            .or_else(|| serde_json::from_slice::<String>(span).ok().map(drop))?;
     }
     Some(Stored {
         timestamp,
         model_at: start..end,
         usage: Usage {
-            prompt_tokens: prompt as u64,
-            completion_tokens: completion as u64,
-            total_tokens: total as u64,
+            prompt_tokens: prompt,
+            completion_tokens: completion,
+            total_tokens: total,
         },
         response,
     })
@@ -182,6 +198,24 @@ fn append(dst: &mut String, v: Option<&Value>) -> usize {
     }
 }
 
+/// Most choices (`n`) or tool calls an assembled answer keeps; later indexes are not stored.
+const MAX_INDEX: usize = 128;
+
+/// The item at a chunk's `index` (absent means 0), grown into place; `None` past `MAX_INDEX`.
+fn slot<'a, T: Default>(items: &'a mut Vec<T>, index: Option<&Value>) -> Option<&'a mut T> {
+    let i = match index {
+        None | Some(Value::Null) => 0,
+        Some(v) => usize::try_from(v.as_u64()?).ok()?,
+    };
+    if i > MAX_INDEX {
+        return None;
+    }
+    if items.len() <= i {
+        items.resize_with(i + 1, T::default);
+    }
+    items.get_mut(i)
+}
+
 impl StreamCollector {
     pub fn add(&mut self, chunk: &Value) {
         if self.overflow {
@@ -205,18 +239,15 @@ impl StreamCollector {
             return;
         };
         for c in choices {
-            let index = c.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
-            if index > 128 {
+            let Some(choice) = slot(&mut self.choices, c.get("index")) else {
                 continue;
-            }
-            if self.choices.len() <= index {
-                self.choices.resize_with(index + 1, Choice::default);
-            }
-            let choice = &mut self.choices[index];
+            };
             if let Some(f) = c.get("finish_reason").filter(|f| !f.is_null()) {
                 choice.finish_reason = Some(f.clone());
             }
             if let Some(lp) = c.pointer("/logprobs/content").and_then(Value::as_array) {
+                // Counted at a rough 64 bytes a token, so logprobs cannot grow without bound.
+                self.size += lp.len() * 64;
                 choice.logprobs.extend(lp.iter().cloned());
             }
             let Some(delta) = c.get("delta") else {
@@ -240,14 +271,9 @@ impl StreamCollector {
                 .into_iter()
                 .flatten()
             {
-                let i = tc.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
-                if i > 128 {
+                let Some(call) = slot(&mut choice.tool_calls, tc.get("index")) else {
                     continue;
-                }
-                if choice.tool_calls.len() <= i {
-                    choice.tool_calls.resize_with(i + 1, ToolCall::default);
-                }
-                let call = &mut choice.tool_calls[i];
+                };
                 if let Some(id) = tc.get("id").filter(|v| !v.is_null()) {
                     call.id.get_or_insert_with(|| id.clone());
                 }
@@ -338,47 +364,77 @@ impl StreamCollector {
     }
 }
 
+#[derive(Deserialize)]
+struct StoredAnswer {
+    id: Option<Value>,
+    system_fingerprint: Option<Value>,
+    #[serde(default)]
+    choices: Vec<StoredChoice>,
+    usage: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct StoredChoice {
+    index: Option<Value>,
+    #[serde(default)]
+    message: StoredMessage,
+    finish_reason: Option<Value>,
+}
+
+#[derive(Deserialize, Default)]
+struct StoredMessage {
+    role: Option<Value>,
+    content: Option<Value>,
+    reasoning_content: Option<Value>,
+    /// Objects only: an answer whose tool calls are anything else is not one we can replay.
+    tool_calls: Option<Vec<Map<String, Value>>>,
+}
+
 /// A stored `chat.completion` replayed as one SSE body: a word per chunk, tool calls whole,
-/// the finish chunk, the usage chunk when asked, `[DONE]`.
-pub fn replay_stream(response: &Value, model: &str, include_usage: bool) -> Bytes {
-    let id = response
-        .get("id")
-        .cloned()
-        .unwrap_or(json!("chatcmpl-cached"));
-    let created = unix_now() as u64;
-    let fingerprint = response.get("system_fingerprint").cloned();
+/// the finish chunk, the usage chunk when asked, `[DONE]`. `None` when the stored answer does
+/// not have the shape of one (then the entry is treated as a miss).
+pub fn replay_stream(response: &[u8], model: &str, include_usage: bool) -> Option<Bytes> {
+    let answer: StoredAnswer = serde_json::from_slice(response).ok()?;
+    let id = answer.id.unwrap_or_else(|| json!("chatcmpl-cached"));
+    let created = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let fingerprint = answer.system_fingerprint;
     let mut out = String::new();
     let mut emit = |choices: Value, usage: Option<&Value>| {
-        let mut chunk = json!({"id": id, "object": "chat.completion.chunk", "created": created,
-                               "model": model, "choices": choices});
+        let mut chunk = Map::new();
+        chunk.insert("id".into(), id.clone());
+        chunk.insert("object".into(), json!("chat.completion.chunk"));
+        chunk.insert("created".into(), json!(created));
+        chunk.insert("model".into(), json!(model));
+        chunk.insert("choices".into(), choices);
         if let Some(f) = &fingerprint {
-            chunk["system_fingerprint"] = f.clone();
+            chunk.insert("system_fingerprint".into(), f.clone());
         }
         if let Some(u) = usage {
-            chunk["usage"] = u.clone();
+            chunk.insert("usage".into(), u.clone());
         }
         out.push_str("data: ");
-        out.push_str(&chunk.to_string());
+        out.push_str(&Value::Object(chunk).to_string());
         out.push_str("\n\n");
     };
-    let choices = response
-        .get("choices")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    for (i, c) in choices.iter().enumerate() {
-        let index = c.get("index").cloned().unwrap_or(json!(i));
-        let message = c.get("message").cloned().unwrap_or(json!({}));
-        let role = message.get("role").cloned().unwrap_or(json!("assistant"));
+    for (i, c) in answer.choices.into_iter().enumerate() {
+        let index = c.index.unwrap_or_else(|| json!(i));
+        let message = c.message;
+        let role = message.role.unwrap_or_else(|| json!("assistant"));
         let delta_one =
             |delta: Value| json!([{"index": index, "delta": delta, "finish_reason": null}]);
-        if let Some(r) = message.get("reasoning_content").and_then(Value::as_str) {
+        if let Some(r) = message.reasoning_content.as_ref().and_then(Value::as_str) {
             emit(
                 delta_one(json!({"role": role, "reasoning_content": r})),
                 None,
             );
         }
-        let content = message.get("content").and_then(Value::as_str).unwrap_or("");
+        let content = message
+            .content
+            .as_ref()
+            .and_then(Value::as_str)
+            .unwrap_or("");
         let mut first = true;
         for word in content.split_inclusive(' ') {
             let delta = if first {
@@ -389,38 +445,38 @@ pub fn replay_stream(response: &Value, model: &str, include_usage: bool) -> Byte
             first = false;
             emit(delta_one(delta), None);
         }
-        if let Some(calls) = message.get("tool_calls").and_then(Value::as_array) {
+        if let Some(calls) = message.tool_calls {
             let deltas: Vec<Value> = calls
-                .iter()
+                .into_iter()
                 .enumerate()
-                .map(|(j, t)| {
-                    let mut t = t.clone();
-                    t["index"] = json!(j);
-                    t
+                .map(|(j, mut t)| {
+                    t.insert("index".into(), json!(j));
+                    Value::Object(t)
                 })
                 .collect();
-            let mut delta = json!({"tool_calls": deltas});
+            let mut delta = Map::new();
+            delta.insert("tool_calls".into(), Value::Array(deltas));
             if first {
-                delta["role"] = role.clone();
-                delta["content"] = Value::Null;
+                delta.insert("role".into(), role.clone());
+                delta.insert("content".into(), Value::Null);
             }
-            emit(delta_one(delta), None);
+            emit(delta_one(Value::Object(delta)), None);
         } else if first {
             emit(delta_one(json!({"role": role, "content": ""})), None);
         }
-        let finish = c.get("finish_reason").cloned().unwrap_or(json!("stop"));
+        let finish = c.finish_reason.unwrap_or_else(|| json!("stop"));
         emit(
             json!([{"index": index, "delta": {}, "finish_reason": finish}]),
             None,
         );
     }
     if include_usage {
-        if let Some(u) = response.get("usage") {
+        if let Some(u) = &answer.usage {
             emit(json!([]), Some(u));
         }
     }
     out.push_str("data: [DONE]\n\n");
-    Bytes::from(out)
+    Some(Bytes::from(out))
 }
 
 #[cfg(test)]
@@ -458,7 +514,7 @@ mod tests {
         assert_eq!(v["choices"][0]["finish_reason"], "tool_calls");
         assert_eq!(v["usage"]["total_tokens"], 5);
 
-        let sse = replay_stream(&v, "gpt-4o", true);
+        let sse = replay_stream(&body, "gpt-4o", true).unwrap();
         let text = std::str::from_utf8(&sse).unwrap();
         assert_eq!(text.matches("data: ").count(), 6, "{text}");
         assert!(text.ends_with("data: [DONE]\n\n"));

@@ -76,7 +76,10 @@ fn feed(h: &mut Sha256, v: &Value) {
             h.update(b"#");
             match n.as_f64() {
                 Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => {
-                    h.update((x as i64).to_string().as_bytes())
+                    // Whole and below 1e15: exact in an i64.
+                    #[allow(clippy::cast_possible_truncation)]
+                    let whole = x as i64;
+                    h.update(whole.to_string().as_bytes())
                 }
                 Some(x) => h.update(x.to_string().as_bytes()),
                 None => h.update(n.to_string().as_bytes()),
@@ -112,8 +115,11 @@ fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        out.push(DIGITS[(b >> 4) as usize] as char);
-        out.push(DIGITS[(b & 15) as usize] as char);
+        for nibble in [b >> 4, b & 15] {
+            out.push(char::from(
+                *DIGITS.get(usize::from(nibble)).unwrap_or(&b'0'),
+            ));
+        }
     }
     out
 }

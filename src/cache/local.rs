@@ -58,13 +58,15 @@ impl LocalCache {
         }
     }
 
-    fn shard(&self, key: &str) -> &Mutex<Shard> {
-        let i = self.hasher.hash_one(key) as usize % self.shards.len();
-        &self.shards[i]
+    /// The key's shard (`None` only if there were no shards, which `new` never builds).
+    fn shard(&self, key: &str) -> Option<&Mutex<Shard>> {
+        let n = u64::try_from(self.shards.len()).ok()?.max(1);
+        let i = usize::try_from(self.hasher.hash_one(key) % n).ok()?;
+        self.shards.get(i)
     }
 
     pub fn get(&self, key: &str) -> Option<Bytes> {
-        let mut s = self.shard(key).lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = self.shard(key)?.lock().unwrap_or_else(|p| p.into_inner());
         let expired = s.entries.get(key)?.expires <= Instant::now();
         if expired {
             s.remove(key);
@@ -79,7 +81,10 @@ impl LocalCache {
         if value.len() > self.max_item_bytes {
             return false;
         }
-        let mut s = self.shard(key).lock().unwrap_or_else(|p| p.into_inner());
+        let Some(shard) = self.shard(key) else {
+            return false;
+        };
+        let mut s = shard.lock().unwrap_or_else(|p| p.into_inner());
         s.remove(key);
         while s.entries.len() >= self.per_shard {
             let Some((_, oldest)) = s.order.pop_first() else {
@@ -93,12 +98,21 @@ impl LocalCache {
             key.to_string(),
             Entry {
                 value,
-                expires: Instant::now() + ttl,
+                // A TTL past what an Instant can hold never expires (the LRU still evicts it).
+                expires: Instant::now()
+                    .checked_add(ttl)
+                    .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365)),
                 tick,
             },
         );
         s.order.insert(tick, key.to_string());
         true
+    }
+
+    pub fn remove(&self, key: &str) {
+        if let Some(shard) = self.shard(key) {
+            shard.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        }
     }
 
     pub fn len(&self) -> usize {

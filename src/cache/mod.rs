@@ -16,6 +16,7 @@ use actix::{Actor, Addr, Arbiter};
 use bytes::Bytes;
 use serde_json::{json, Value};
 use switchyard_actors::backend_watch::{BackendHealth, BackendWatch, CacheStats};
+use switchyard_actors::seconds::Seconds;
 
 use crate::dispatch::Prepared;
 use crate::providers::openai::Endpoint;
@@ -31,8 +32,8 @@ pub struct CachePlan {
     pub items: Option<Vec<(Value, String)>>,
     pub lookup: bool,
     pub store: bool,
-    pub ttl: f64,
-    pub max_age: Option<f64>,
+    pub ttl: Seconds,
+    pub max_age: Option<Seconds>,
 }
 
 /// The cache state every worker shares.
@@ -130,8 +131,9 @@ impl SharedCache {
         })
     }
 
-    /// What readiness reports: backend, health and counters.
-    pub fn report(&self) -> Value {
+    /// What readiness reports: backend, health and counters; with `detailed` (callers with the
+    /// master key) also the last Redis error, which can name hosts and addresses.
+    pub fn report(&self, detailed: bool) -> Value {
         let st = self.stats.snapshot();
         let mut v = json!({
             "type": self.settings.kind(),
@@ -140,11 +142,15 @@ impl SharedCache {
             "bytes_read": st.bytes_read, "bytes_written": st.bytes_written,
         });
         if let Some(local) = &self.local {
-            v["entries"] = json!(local.len());
+            crate::json::set(&mut v, "entries", json!(local.len()));
         }
         if self.health.degraded() {
-            v["outages"] = json!(self.health.outages());
-            v["last_error"] = json!(self.health.last_error());
+            crate::json::set(&mut v, "outages", json!(self.health.outages()));
+            if detailed {
+                let last = self.health.last_error();
+                let last = last.as_deref().map(crate::secret::redact);
+                crate::json::set(&mut v, "last_error", json!(last));
+            }
         }
         v
     }
@@ -183,11 +189,14 @@ impl WorkerCache {
             },
             (None, None) => None,
         };
-        let fresh = found.filter(|bytes| {
-            entry::decode(bytes).is_some_and(|e| {
-                plan.max_age
-                    .is_none_or(|max| entry::unix_now() - e.timestamp <= max)
-            })
+        let fresh = found.filter(|bytes| match entry::decode(bytes) {
+            Some(e) => plan
+                .max_age
+                .is_none_or(|max| entry::unix_now() - e.timestamp <= max.get()),
+            None => {
+                self.discard(&plan.key, "not a well-formed cache entry");
+                false
+            }
         });
         match &fresh {
             Some(b) => {
@@ -200,7 +209,7 @@ impl WorkerCache {
     }
 
     /// The fresh stored entries for these keys, in order (one round trip with Redis).
-    pub async fn lookup_many(&self, keys: &[&str], max_age: Option<f64>) -> Vec<Option<Bytes>> {
+    pub async fn lookup_many(&self, keys: &[&str], max_age: Option<Seconds>) -> Vec<Option<Bytes>> {
         let stats = &self.shared.stats;
         let found: Vec<Option<Bytes>> = match (&self.shared.local, &self.redis) {
             (Some(local), _) => keys.iter().map(|k| local.get(k)).collect(),
@@ -215,11 +224,16 @@ impl WorkerCache {
         };
         found
             .into_iter()
-            .map(|b| {
-                let fresh = b.filter(|bytes| {
-                    entry::decode(bytes).is_some_and(|e| {
-                        max_age.is_none_or(|max| entry::unix_now() - e.timestamp <= max)
-                    })
+            .zip(keys)
+            .map(|(b, key)| {
+                let fresh = b.filter(|bytes| match entry::decode(bytes) {
+                    Some(e) => {
+                        max_age.is_none_or(|max| entry::unix_now() - e.timestamp <= max.get())
+                    }
+                    None => {
+                        self.discard(key, "not a well-formed cache entry");
+                        false
+                    }
                 });
                 match &fresh {
                     Some(b) => {
@@ -233,12 +247,32 @@ impl WorkerCache {
             .collect()
     }
 
+    /// Deletes an entry that cannot be used (malformed, foreign, or not replayable), so it is
+    /// met, and logged, once rather than on every request until it expires.
+    pub fn discard(&self, key: &str, why: &str) {
+        tracing::warn!(
+            cache_key = key,
+            reason = why,
+            "cache entry unusable: deleted, answered as a miss"
+        );
+        if let Some(local) = &self.shared.local {
+            local.remove(key);
+            return;
+        }
+        let (this, key) = (self.clone(), key.to_string());
+        actix_web::rt::spawn(async move {
+            if let Some(link) = &this.redis {
+                let _ = link.del(&key).await;
+            }
+        });
+    }
+
     /// Stores an answer in the background: the client never waits for the cache.
-    pub fn store(&self, key: String, response: &[u8], ttl: f64) {
+    pub fn store(&self, key: String, response: &[u8], ttl: Seconds) {
         let Some(value) = entry::encode(response, entry::unix_now()) else {
             return;
         };
-        let ttl = Duration::from_secs_f64(ttl.max(0.001));
+        let ttl = ttl.duration().max(Duration::from_millis(1));
         let this = self.clone();
         let stats_len = value.len() as u64;
         if let Some(local) = &self.shared.local {

@@ -1,11 +1,10 @@
 //! One attempt: one call to one deployment, answered or classified as a failure.
 
-use std::time::Duration;
-
 use bytes::Bytes;
 use futures_util::stream::LocalBoxStream;
 use futures_util::StreamExt;
 use switchyard_actors::plan::AttemptError;
+use switchyard_actors::seconds::Seconds;
 use switchyard_actors::ErrorClass;
 
 use super::inline_images::inline_remote_images;
@@ -20,6 +19,8 @@ use crate::providers::{mock, rewrite, ProviderKind};
 use crate::providers::openai::{self, Endpoint};
 use crate::settings::{Deployment, GatewayConfig};
 
+/// LiteLLM's default request timeout.
+const DEFAULT_TIMEOUT: Seconds = Seconds::whole(6000);
 /// Largest non-streamed upstream body accepted (embeddings of big batches are large).
 const MAX_UPSTREAM_BODY: usize = 256 * 1024 * 1024;
 /// Largest upstream error body read.
@@ -47,7 +48,7 @@ fn forwardable(name: &str) -> bool {
 }
 
 /// The per-attempt timeout, in LiteLLM's precedence (reference 3.6).
-pub fn attempt_timeout(cfg: &GatewayConfig, d: &Deployment, p: &Prepared) -> f64 {
+pub fn attempt_timeout(cfg: &GatewayConfig, d: &Deployment, p: &Prepared) -> Seconds {
     let streaming = if p.stream {
         p.stream_timeout
             .or(d.stream_timeout)
@@ -62,7 +63,7 @@ pub fn attempt_timeout(cfg: &GatewayConfig, d: &Deployment, p: &Prepared) -> f64
         .or(d.request_timeout)
         .or(cfg.request_timeout)
         .or(cfg.router_timeout)
-        .unwrap_or(6000.0)
+        .unwrap_or(DEFAULT_TIMEOUT)
 }
 
 fn mock_answer(p: &Prepared, text: &str, model: &str) -> Answer {
@@ -102,7 +103,7 @@ pub async fn call(
         });
     }
     let seconds = attempt_timeout(cfg, d, p);
-    let budget = Duration::from_secs_f64(seconds);
+    let budget = seconds.duration();
     let deadline = tokio::time::Instant::now() + budget;
     let drop_params = p.drop_params.or(d.drop_params).unwrap_or(cfg.drop_params);
     let wants_stream = p.stream && p.endpoint == Endpoint::Chat;
@@ -157,7 +158,8 @@ pub async fn call(
         .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
         .collect();
     if !(200..300).contains(&status) {
-        let retry_after = openai::retry_after_seconds(resp.headers());
+        let retry_after =
+            openai::retry_after_seconds(resp.headers(), cfg.limits.max_retry_after, &d.id);
         let body = tokio::time::timeout_at(deadline, resp.body().limit(MAX_ERROR_BODY))
             .await
             .ok()

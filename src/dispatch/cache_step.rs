@@ -57,8 +57,9 @@ pub async fn before(
     } else if let (Some(plan), Some(cache)) = (&plan, &worker.cache) {
         if plan.lookup {
             if let Some(bytes) = cache.lookup(plan).await {
-                if let Some(resp) = cached::respond(state, p, plan, &bytes) {
-                    return Err(resp);
+                match cached::respond(state, p, plan, &bytes) {
+                    Some(resp) => return Err(resp),
+                    None => cache.discard(&plan.key, "the stored answer cannot be replayed"),
                 }
             }
         }

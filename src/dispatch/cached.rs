@@ -2,7 +2,6 @@
 //! as JSON or replayed as an SSE stream, with the cache key and a hit marker in the headers.
 
 use actix_web::HttpResponse;
-use serde_json::Value;
 
 use super::log::RequestLog;
 use super::Prepared;
@@ -18,7 +17,18 @@ pub fn respond(
     bytes: &[u8],
 ) -> Option<HttpResponse> {
     let stored = entry::decode(bytes)?;
+    let sse = if p.stream {
+        Some(entry::replay_stream(
+            stored.response,
+            &p.requested_model,
+            p.include_usage,
+        )?)
+    } else {
+        None
+    };
     let mut log = RequestLog::new(&p.call_id, &p.requested_model, p.stream, p.started);
+    let usage = stored.usage;
+    (log.prompt_tokens, log.completion_tokens) = (usage.prompt_tokens, usage.completion_tokens);
     log.deployment = "cache".into();
     log.outcome = "cache_hit";
     let mut resp = HttpResponse::Ok();
@@ -28,19 +38,12 @@ pub fn respond(
         .insert_header(("x-switchyard-cache", "hit"))
         .insert_header(("x-litellm-attempted-retries", "0"))
         .insert_header(("x-litellm-attempted-fallbacks", "0"));
-    let out = if p.stream {
-        let response: Value = serde_json::from_slice(stored.response).ok()?;
-        if let Some(u) = super::usage::Usage::from_response(&response) {
-            (log.prompt_tokens, log.completion_tokens) = (u.prompt_tokens, u.completion_tokens);
-        }
-        let sse = entry::replay_stream(&response, &p.requested_model, p.include_usage);
+    let out = if let Some(sse) = sse {
         resp.insert_header(("content-type", "text/event-stream; charset=utf-8"))
             .insert_header(("cache-control", "no-cache"))
             .body(sse)
     } else {
         let body = stored.with_model(&p.requested_model);
-        let usage = stored.usage;
-        (log.prompt_tokens, log.completion_tokens) = (usage.prompt_tokens, usage.completion_tokens);
         resp.insert_header((
             "x-litellm-response-duration-ms",
             format!("{:.3}", p.started.elapsed().as_secs_f64() * 1000.0),

@@ -16,7 +16,9 @@ pub async fn within_rpm(state: &AppState, worker: &Worker, deployment: Deploymen
     };
     match ws.count_request(&d.id).await {
         Some(n) if n > rpm => {
-            state.gates[deployment.0 as usize].block_rpm_until(local_end_of_unix_minute());
+            if let Some(gate) = deployment.of(&state.gates) {
+                gate.block_rpm_until(local_end_of_unix_minute());
+            }
             tracing::info!(deployment = %d.id, rpm, "cluster-wide rpm limit reached for this minute");
             false
         }

@@ -14,9 +14,10 @@ use std::time::Instant;
 
 use actix_web::HttpResponse;
 use serde_json::{Map, Value};
-use switchyard_actors::clock::now_ms;
+use switchyard_actors::clock::{now_ms, saturating_micros, saturating_millis};
 
 use switchyard_actors::plan::{AttemptFailure, FinalError, RequestOverrides, RequestProgress};
+use switchyard_actors::seconds::Seconds;
 use switchyard_actors::supervisor::{Grant, NextStep, Step};
 use switchyard_actors::GroupIdx;
 
@@ -42,8 +43,8 @@ pub struct Prepared {
     pub stream: bool,
     pub include_usage: bool,
     pub overrides: RequestOverrides,
-    pub timeout: Option<f64>,
-    pub stream_timeout: Option<f64>,
+    pub timeout: Option<Seconds>,
+    pub stream_timeout: Option<Seconds>,
     pub mock_response: Option<String>,
     pub drop_params: Option<bool>,
     pub cache_control: CacheControl,
@@ -75,7 +76,7 @@ fn final_error(state: &AppState, p: &Prepared, fe: FinalError) -> GatewayError {
             .unwrap_or_else(|| e.class.error_type())
             .to_string(),
         message,
-        retry_after: e.retry_after.map(|s| s.ceil().max(1.0) as u64),
+        retry_after: e.retry_after.map(|s| s.ceil_secs(1)),
     }
 }
 
@@ -122,7 +123,7 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                 delay,
             } => {
                 progress = next;
-                tracing::info!(call_id = %p.call_id, delay_ms = delay.as_millis() as u64, "retry: backing off");
+                tracing::info!(call_id = %p.call_id, delay_ms = saturating_millis(delay), "retry: backing off");
                 actix_web::rt::time::sleep(delay).await;
             }
             Step::Call(grant) => {
@@ -200,7 +201,7 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                                 if let (Some(ws), Some(_)) = (&worker.shared, d.spec.tpm) {
                                     ws.add_tokens(&d.id, usage.total_tokens);
                                 }
-                                let latency = attempt_started.elapsed().as_micros() as u64;
+                                let latency = saturating_micros(attempt_started.elapsed());
                                 admission.succeed(now_ms(), latency, usage.total_tokens);
                                 log.prompt_tokens = usage.prompt_tokens;
                                 log.completion_tokens = usage.completion_tokens;
@@ -242,7 +243,12 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                                 ))
                                 .insert_header(("cache-control", "no-cache"))
                                 .insert_header(("x-accel-buffering", "no"))
-                                .streaming(start(end))
+                                .streaming(
+                                    crate::http::guard::PanicSafeStream::new(
+                                        start(end),
+                                        &p.call_id,
+                                    ),
+                                )
                             }
                         };
                     }

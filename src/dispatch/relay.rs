@@ -10,10 +10,11 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use serde_json::{json, Value};
 use switchyard_actors::accrual::FailureFacts;
-use switchyard_actors::clock::now_ms;
+use switchyard_actors::clock::{now_ms, saturating_micros};
 use switchyard_actors::deployment::{DeploymentActor, RecordFailure};
 use switchyard_actors::gate::Admission;
 use switchyard_actors::plan::AttemptError;
+use switchyard_actors::seconds::Seconds;
 use switchyard_actors::ErrorClass;
 
 use super::log::RequestLog;
@@ -44,7 +45,7 @@ pub struct StreamEnd {
 pub struct PendingStore {
     pub cache: WorkerCache,
     pub key: String,
-    pub ttl: f64,
+    pub ttl: Seconds,
 }
 
 pub struct Relay<S> {
@@ -70,6 +71,7 @@ pub struct Relay<S> {
 type UpstreamItem = Result<Bytes, awc::error::PayloadError>;
 
 pub fn error_event(class: ErrorClass, message: &str) -> Bytes {
+    let message = crate::secret::redact(message);
     let body = json!({"error": {"message": message, "type": class.error_type(), "param": null,
                                 "code": class.client_status().to_string()}});
     Bytes::from(format!("data: {body}\n\n"))
@@ -182,6 +184,8 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
             return Ok(());
         }
         let Ok(chunk) = serde_json::from_str::<Value>(data) else {
+            // Not JSON: passed on as the upstream sent it, but never with a key in it.
+            let data = crate::secret::redact(data);
             self.queue
                 .push_back(Bytes::from(format!("data: {data}\n\n")));
             return Ok(());
@@ -206,7 +210,8 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
             let status = err
                 .get("code")
                 .and_then(|c| c.as_u64().or_else(|| c.as_str()?.parse().ok()))
-                .unwrap_or(500) as u16;
+                .and_then(|c| u16::try_from(c).ok())
+                .unwrap_or(500);
             let class = ErrorClass::from_status(status.clamp(400, 599));
             return Err(AttemptError::new(
                 class,
@@ -334,7 +339,7 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
                     store.cache.store(store.key, &answer, store.ttl);
                 }
             }
-            admission.succeed(now_ms(), ttft.as_micros() as u64, usage.total_tokens);
+            admission.succeed(now_ms(), saturating_micros(ttft), usage.total_tokens);
             log.prompt_tokens = usage.prompt_tokens;
             log.completion_tokens = usage.completion_tokens;
         }
@@ -353,7 +358,7 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
                 now_ms: now_ms(),
             });
             end.log.outcome = "stream_error";
-            tracing::warn!(call_id = %end.log.call_id, deployment = %end.log.deployment, "{message}");
+            tracing::warn!(call_id = %end.log.call_id, deployment = %end.log.deployment, "{}", crate::secret::redact(message));
         }
     }
 }

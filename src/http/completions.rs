@@ -4,7 +4,8 @@ use std::time::Instant;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::request::{authorize, call_id, parse_object, prepare, read_body};
+use super::body::read_body;
+use super::request::{authorize, call_id, parse_object, prepare};
 use crate::dispatch;
 use crate::error::GatewayError;
 use crate::providers::openai::Endpoint;
@@ -21,13 +22,17 @@ async fn handle(
     let id = call_id(&req);
     let prepared = async {
         authorize(&req, &state.config)?;
-        let body = read_body(&req, payload, state.config.max_request_bytes).await?;
+        let (body, permit) = read_body(&req, payload, &state.config, &state.body_budget).await?;
         let map = parse_object(&body)?;
-        prepare(&state.config, &req, endpoint, map, id.clone(), started)
+        drop(body);
+        let p = prepare(&state.config, &req, endpoint, map, id.clone(), started)?;
+        Ok::<_, GatewayError>((p, permit))
     }
     .await;
     match prepared {
-        Ok(p) => dispatch::serve(&state, &worker, p).await,
+        // The body's share of the budget is held until the request is answered: its parsed
+        // form lives that long.
+        Ok((p, _permit)) => dispatch::serve(&state, &worker, p).await,
         Err(e) => {
             log_rejected(&id, &e);
             e.response(&id)

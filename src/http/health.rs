@@ -8,6 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 use switchyard_actors::clock::now_ms;
 use switchyard_actors::plan::RequestOverrides;
+use switchyard_actors::seconds::Seconds;
 
 use super::request::{authorize, call_id};
 use crate::dispatch::attempt::call;
@@ -23,7 +24,10 @@ pub async fn liveliness(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json("I'm alive!")
 }
 
-pub async fn readiness(state: web::Data<AppState>) -> HttpResponse {
+/// No key is needed (orchestrators probe it); Redis addresses and errors are shown only to a
+/// caller with the master key, or on a gateway that has none.
+pub async fn readiness(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let detailed = authorize(&req, &state.config).is_ok();
     let now = now_ms();
     let cooling: Vec<&str> = state
         .gates
@@ -37,12 +41,13 @@ pub async fn readiness(state: web::Data<AppState>) -> HttpResponse {
         "status": if draining { "shutting_down" } else { "healthy" },
         "db": "Not connected",
         "cache": state.cache.as_ref().map(|c| c.settings.kind()),
-        "cache_health": state.cache.as_ref().map(|c| c.report()),
-        "shared_state": state.shared_state.as_ref().map(|s| s.report()),
+        "cache_health": state.cache.as_ref().map(|c| c.report(detailed)),
+        "shared_state": state.shared_state.as_ref().map(|s| s.report(detailed)),
         "switchyard_version": env!("CARGO_PKG_VERSION"),
         "instance": state.instance_id,
         "deployments": state.config.deployments.len(),
         "deployments_cooling_down": cooling,
+        "buffered_request_bytes": state.body_budget.held(),
     });
     if draining {
         HttpResponse::ServiceUnavailable().json(body)
@@ -109,7 +114,7 @@ pub async fn probe_all(
             stream: false,
             include_usage: false,
             overrides: RequestOverrides::default(),
-            timeout: Some(d.health_check_timeout.unwrap_or(60.0)),
+            timeout: Some(d.health_check_timeout.unwrap_or(Seconds::whole(60))),
             stream_timeout: None,
             mock_response: None,
             drop_params: None,

@@ -1,6 +1,8 @@
 //! The OpenAI-compatible HTTP surface.
 
+pub mod body;
 mod completions;
+pub mod guard;
 mod health;
 mod model_info;
 mod models;

@@ -22,7 +22,7 @@ fn describe(d: &Deployment) -> Value {
     }
     for (key, value) in [("timeout", d.timeout), ("stream_timeout", d.stream_timeout)] {
         if let Some(s) = value {
-            params.insert(key.into(), json!(s));
+            params.insert(key.into(), json!(s.get()));
         }
     }
     if d.mock_response.is_some() {

@@ -2,11 +2,10 @@
 
 use std::time::Instant;
 
-use actix_web::{web, HttpRequest};
-use bytes::BytesMut;
-use futures_util::StreamExt;
+use actix_web::HttpRequest;
 use serde_json::{Map, Value};
 use switchyard_actors::plan::RequestOverrides;
+use switchyard_actors::seconds::{Seconds, SecondsError};
 use switchyard_actors::GroupIdx;
 
 use crate::cache::control::CacheControl;
@@ -14,6 +13,7 @@ use crate::dispatch::Prepared;
 use crate::error::GatewayError;
 use crate::providers::openai::Endpoint;
 use crate::secret::same_secret;
+use crate::settings::limits::{MAX_RETRIES, MAX_TIMEOUT};
 use crate::settings::GatewayConfig;
 
 /// Fields that steer the gateway itself (LiteLLM's request extensions); never sent upstream.
@@ -54,15 +54,19 @@ const ROUTER_ONLY_FIELDS: &[&str] = &[
 
 /// The request id: the client's `x-litellm-call-id` when it is sane, else a new UUID v4.
 pub fn call_id(req: &HttpRequest) -> String {
-    if let Some(v) = req
-        .headers()
+    req.headers()
         .get("x-litellm-call-id")
         .and_then(|v| v.to_str().ok())
-    {
-        if !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()) {
-            return v.to_string();
-        }
-    }
+        .and_then(valid_call_id)
+        .map_or_else(new_call_id, str::to_string)
+}
+
+/// A client-sent id the gateway may echo and log: short, printable, no spaces.
+pub fn valid_call_id(v: &str) -> Option<&str> {
+    (!v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic())).then_some(v)
+}
+
+pub fn new_call_id() -> String {
     let (a, b) = (fastrand::u64(..), fastrand::u64(..));
     format!(
         "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
@@ -91,12 +95,12 @@ pub fn authorize(req: &HttpRequest, cfg: &GatewayConfig) -> Result<(), GatewayEr
     let from_bearer = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim())
-        .map(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-                .unwrap_or(v)
-                .trim()
+        .map(str::trim)
+        .map(|v| match v.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+            // `Authorization: Bearer ` (trimmed to "Bearer"): no token at all.
+            None if v.eq_ignore_ascii_case("bearer") => "",
+            _ => v,
         });
     let key = from_bearer
         .filter(|k| !k.is_empty())
@@ -114,32 +118,6 @@ pub fn authorize(req: &HttpRequest, cfg: &GatewayConfig) -> Result<(), GatewayEr
     }
 }
 
-/// Reads the body up to the configured limit; larger bodies are refused before being read whole.
-pub async fn read_body(
-    req: &HttpRequest,
-    mut payload: web::Payload,
-    limit: usize,
-) -> Result<bytes::Bytes, GatewayError> {
-    let declared = req
-        .headers()
-        .get("content-length")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(GatewayError::PayloadTooLarge { limit });
-    }
-    let mut body = BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk
-            .map_err(|e| GatewayError::InvalidJson(format!("could not read the body: {e}")))?;
-        if body.len() + chunk.len() > limit {
-            return Err(GatewayError::PayloadTooLarge { limit });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
-}
-
 pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, GatewayError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(GatewayError::InvalidJson(
@@ -153,28 +131,62 @@ pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, GatewayError> {
     }
 }
 
-fn header_f64(req: &HttpRequest, name: &str) -> Option<f64> {
-    req.headers()
-        .get(name)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-        .filter(|x: &f64| *x > 0.0)
+/// A timeout the client sent, in `(0, MAX_TIMEOUT]`; anything else is a 400 naming the field.
+fn timeout_seconds(x: Option<f64>, field: &str) -> Result<Seconds, GatewayError> {
+    x.ok_or(SecondsError::NotFinite)
+        .and_then(|x| Seconds::positive_within(x, MAX_TIMEOUT))
+        .map_err(|e| {
+            GatewayError::invalid(
+                format!(
+                    "`{field}` must be a number of seconds greater than 0 and at most {}: it {}",
+                    MAX_TIMEOUT,
+                    e.explain(MAX_TIMEOUT)
+                ),
+                field,
+            )
+        })
 }
 
-fn body_f64(body: &Map<String, Value>, key: &str) -> Result<Option<f64>, GatewayError> {
+fn header_seconds(req: &HttpRequest, name: &str) -> Result<Option<Seconds>, GatewayError> {
+    let Some(v) = req.headers().get(name) else {
+        return Ok(None);
+    };
+    let x = v.to_str().ok().and_then(|s| s.trim().parse::<f64>().ok());
+    timeout_seconds(x, name).map(Some)
+}
+
+fn body_seconds(body: &Map<String, Value>, key: &str) -> Result<Option<Seconds>, GatewayError> {
     match body.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => match v.as_f64().or_else(|| v.as_str()?.parse().ok()) {
-            Some(x) if x > 0.0 && x.is_finite() => Ok(Some(x)),
-            _ => Err(GatewayError::invalid(
-                format!("`{key}` must be a positive number of seconds"),
-                key,
-            )),
-        },
+        Some(v) => {
+            let x = v.as_f64().or_else(|| v.as_str()?.trim().parse().ok());
+            timeout_seconds(x, key).map(Some)
+        }
     }
+}
+
+/// `num_retries` (body) or `x-litellm-num-retries` (header), under the one retry cap.
+fn num_retries(req: &HttpRequest, body: &Map<String, Value>) -> Result<Option<u32>, GatewayError> {
+    let (value, field) = match body.get("num_retries") {
+        None | Some(Value::Null) => match req.headers().get("x-litellm-num-retries") {
+            None => return Ok(None),
+            Some(h) => (
+                h.to_str().ok().and_then(|s| s.trim().parse::<u64>().ok()),
+                "x-litellm-num-retries",
+            ),
+        },
+        Some(v) => (v.as_u64(), "num_retries"),
+    };
+    value
+        .and_then(|n| u32::try_from(n).ok())
+        .filter(|n| *n <= MAX_RETRIES)
+        .map(Some)
+        .ok_or_else(|| {
+            GatewayError::invalid(
+                format!("`{field}` must be a whole number from 0 to {MAX_RETRIES}"),
+                field,
+            )
+        })
 }
 
 fn group_list(
@@ -305,24 +317,12 @@ pub fn prepare(
         .and_then(|o| o.get("include_usage"))
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let num_retries = match body.get("num_retries") {
-        None | Some(Value::Null) => req
-            .headers()
-            .get("x-litellm-num-retries")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u32>().ok()),
-        Some(v) => Some(v.as_u64().filter(|n| *n <= 100).ok_or_else(|| {
-            GatewayError::invalid(
-                "`num_retries` must be a whole number from 0 to 100",
-                "num_retries",
-            )
-        })? as u32),
-    };
-    let timeout = body_f64(&body, "timeout")?
-        .or(body_f64(&body, "request_timeout")?)
-        .or_else(|| header_f64(req, "x-litellm-timeout"));
+    let num_retries = num_retries(req, &body)?;
+    let timeout = body_seconds(&body, "timeout")?
+        .or(body_seconds(&body, "request_timeout")?)
+        .or(header_seconds(req, "x-litellm-timeout")?);
     let stream_timeout =
-        body_f64(&body, "stream_timeout")?.or_else(|| header_f64(req, "x-litellm-stream-timeout"));
+        body_seconds(&body, "stream_timeout")?.or(header_seconds(req, "x-litellm-stream-timeout")?);
     let overrides = RequestOverrides {
         num_retries,
         disable_fallbacks: body

@@ -144,7 +144,7 @@ fn content_part(part: &Value) -> Option<Value> {
         _ => part.clone(),
     };
     if let Some(cc) = part.get("cache_control") {
-        block["cache_control"] = cc.clone();
+        crate::json::set(&mut block, "cache_control", cc.clone());
     }
     Some(block)
 }
@@ -173,10 +173,10 @@ fn tool(t: &Value) -> Value {
         "input_schema": f.get("parameters").cloned().unwrap_or_else(|| json!({"type": "object", "properties": {}})),
     });
     if let Some(desc) = f.get("description") {
-        out["description"] = desc.clone();
+        crate::json::set(&mut out, "description", desc.clone());
     }
     if let Some(cc) = t.get("cache_control") {
-        out["cache_control"] = cc.clone();
+        crate::json::set(&mut out, "cache_control", cc.clone());
     }
     out
 }
@@ -198,8 +198,8 @@ fn tool_choice(choice: &Value, parallel: Option<bool>) -> Option<Value> {
         }
         _ => return None,
     };
-    if parallel == Some(false) && out["type"] != "none" {
-        out["disable_parallel_tool_use"] = json!(true);
+    if parallel == Some(false) && out.get("type").and_then(Value::as_str) != Some("none") {
+        crate::json::set(&mut out, "disable_parallel_tool_use", json!(true));
     }
     Some(out)
 }
@@ -573,7 +573,7 @@ impl AnthropicStream {
     fn emit(&mut self, mut delta: Value, out: &mut Vec<StreamItem>) {
         if !self.sent_role {
             self.sent_role = true;
-            delta["role"] = json!("assistant");
+            crate::json::set(&mut delta, "role", json!("assistant"));
         }
         out.push(StreamItem::Chunk(self.head(None).delta(0, delta, None)));
     }
@@ -685,7 +685,7 @@ impl StreamTranslator for AnthropicStream {
                 if !u.is_object() {
                     u = json!({});
                 }
-                u["output_tokens"] = json!(self.output_tokens);
+                crate::json::set(&mut u, "output_tokens", json!(self.output_tokens));
                 let usage_json = serde_json::to_value(usage(&u).0).unwrap_or_default();
                 let head = self.head(None);
                 out.push(StreamItem::Chunk(head.delta(0, json!({}), Some(finish))));

@@ -195,7 +195,12 @@ fn check_stream(f: &Value) -> Result<(), String> {
 fn check_error(f: &Value) -> Result<(), String> {
     let d = deployment(&format!("{}/m", f["provider"].as_str().unwrap()));
     let body = serde_json::to_vec(&f["body"]).unwrap();
-    let e = openai::classify(&d, f["status"].as_u64().unwrap() as u16, &body, None);
+    let e = openai::classify(
+        &d,
+        u16::try_from(f["status"].as_u64().unwrap()).unwrap(),
+        &body,
+        None,
+    );
     let class = format!("{:?}", e.class);
     if class != f["expect_class"].as_str().unwrap() {
         return Err(format!("classified {class}: {}", e.message));

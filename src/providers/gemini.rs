@@ -262,10 +262,10 @@ pub fn request_body(body: &Map<String, Value>, drop_params: bool) -> Result<Valu
             .map(|f| {
                 let mut decl = json!({"name": f.get("name")});
                 if let Some(d) = f.get("description") {
-                    decl["description"] = d.clone();
+                    crate::json::set(&mut decl, "description", d.clone());
                 }
                 if let Some(p) = f.get("parameters") {
-                    decl["parameters"] = clean_schema(p);
+                    crate::json::set(&mut decl, "parameters", clean_schema(p));
                 }
                 decl
             })
@@ -315,7 +315,7 @@ fn embeddings_body(model: &str, body: &Map<String, Value>) -> Result<Value, Atte
             let mut r =
                 json!({"model": format!("models/{model}"), "content": {"parts": [{"text": t}]}});
             if let Some(n) = dims {
-                r["outputDimensionality"] = json!(n);
+                crate::json::set(&mut r, "outputDimensionality", json!(n));
             }
             r
         })
@@ -358,7 +358,11 @@ fn usage(v: &Value) -> Option<(Value, Usage)> {
     let completion = get("candidatesTokenCount") + get("thoughtsTokenCount");
     let mut j = usage_json(prompt, completion);
     if let Some(cached) = u.get("cachedContentTokenCount") {
-        j["prompt_tokens_details"] = json!({"cached_tokens": cached});
+        crate::json::set(
+            &mut j,
+            "prompt_tokens_details",
+            json!({"cached_tokens": cached}),
+        );
     }
     Some((
         j,
@@ -463,10 +467,10 @@ pub fn response(body: &[u8], model: &str) -> Result<(Value, Usage), AttemptError
                         c
                     })
                     .collect();
-                message["tool_calls"] = Value::Array(calls);
+                crate::json::set(&mut message, "tool_calls", Value::Array(calls));
             }
             if !p.thought.is_empty() {
-                message["reasoning_content"] = json!(p.thought);
+                crate::json::set(&mut message, "reasoning_content", json!(p.thought));
             }
             let index = c.get("index").and_then(Value::as_u64).unwrap_or(i as u64);
             json!({"index": index, "message": message, "logprobs": null, "finish_reason": finish})
@@ -504,7 +508,11 @@ impl StreamTranslator for GeminiStream {
             return Ok(());
         };
         if let Some(err) = v.get("error") {
-            let status = err.get("code").and_then(Value::as_u64).unwrap_or(500) as u16;
+            let status = err
+                .get("code")
+                .and_then(Value::as_u64)
+                .and_then(|c| u16::try_from(c).ok())
+                .unwrap_or(500);
             let class = ErrorClass::from_status(status.clamp(400, 599));
             let message = err
                 .get("message")
@@ -532,16 +540,22 @@ impl StreamTranslator for GeminiStream {
             .flatten()
             .enumerate()
         {
-            let index = c.get("index").and_then(Value::as_u64).unwrap_or(i as u64);
-            let slot = index as usize;
-            if slot > 128 {
+            let index = c
+                .get("index")
+                .and_then(Value::as_u64)
+                .unwrap_or_else(|| u64::try_from(i).unwrap_or(u64::MAX));
+            let Some(slot) = usize::try_from(index).ok().filter(|s| *s <= 128) else {
                 continue;
-            }
+            };
             if self.calls.len() <= slot {
                 self.calls.resize(slot + 1, 0);
                 self.sent_role.resize(slot + 1, false);
             }
-            let p = candidate_parts(c, &mut self.calls[slot]);
+            let Some(calls) = self.calls.get_mut(slot) else {
+                continue;
+            };
+            let p = candidate_parts(c, calls);
+            let call_count = *calls;
             let mut delta = Map::new();
             if !p.text.is_empty() {
                 delta.insert("content".into(), json!(p.text));
@@ -553,8 +567,8 @@ impl StreamTranslator for GeminiStream {
                 delta.insert("tool_calls".into(), Value::Array(p.calls));
             }
             if !delta.is_empty() {
-                if !self.sent_role[slot] {
-                    self.sent_role[slot] = true;
+                if let Some(sent @ false) = self.sent_role.get_mut(slot) {
+                    *sent = true;
                     delta.insert("role".into(), json!("assistant"));
                 }
                 out.push(StreamItem::Chunk(head.delta(
@@ -564,7 +578,7 @@ impl StreamTranslator for GeminiStream {
                 )));
             }
             if let Some(r) = c.get("finishReason").and_then(Value::as_str) {
-                finishes.push((index, finish_reason(r, self.calls[slot] > 0)));
+                finishes.push((index, finish_reason(r, call_count > 0)));
             }
         }
         for (index, finish) in &finishes {

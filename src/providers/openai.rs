@@ -3,10 +3,10 @@
 
 use serde_json::{Map, Value};
 use switchyard_actors::plan::AttemptError;
+use switchyard_actors::seconds::Seconds;
 use switchyard_actors::ErrorClass;
 
 use super::ProviderKind;
-use crate::secret::mask;
 use crate::settings::Deployment;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -259,6 +259,8 @@ pub fn error_message(body: &[u8]) -> String {
 }
 
 /// Never let a key leak through an upstream's error text (some echo the key they received).
+/// An upstream's error text as it may be shown: the deployment's own key and any other secret
+/// masked (upstreams echo the key they were sent).
 pub fn scrub(message: &str, d: &Deployment) -> String {
     let mut out = message.to_string();
     if let Some(key) = &d.api_key {
@@ -266,20 +268,30 @@ pub fn scrub(message: &str, d: &Deployment) -> String {
             out = out.replace(key.expose(), &key.masked());
         }
     }
-    // Keys we do not know, e.g. an upstream quoting another credential: mask sk-like tokens.
-    let words: Vec<&str> = out
-        .split(|c: char| c.is_whitespace() || c == '"' || c == '\'')
-        .collect();
-    let mut result = out.clone();
-    for w in words {
-        if w.starts_with("sk-") && w.len() >= 20 && !w.contains("****") {
-            result = result.replace(w, &mask(w));
-        }
-    }
-    result
+    crate::secret::redact(&out).into_owned()
 }
 
-pub fn retry_after_seconds(headers: &awc::http::header::HeaderMap) -> Option<f64> {
+/// The upstream's `retry-after-ms` / `Retry-After` (seconds or an HTTP date), cut to `max`
+/// with a warning: a deployment must not cool down for a day because one answer said so.
+pub fn retry_after_seconds(
+    headers: &awc::http::header::HeaderMap,
+    max: Seconds,
+    deployment: &str,
+) -> Option<Seconds> {
+    let asked = raw_retry_after(headers)?;
+    let clamped = Seconds::clamped(asked, max)?;
+    if asked > max.get() {
+        tracing::warn!(
+            deployment,
+            retry_after_s = asked,
+            max_s = max.get(),
+            "upstream Retry-After is longer than switchyard_settings.max_retry_after_seconds: cut to it"
+        );
+    }
+    Some(clamped)
+}
+
+fn raw_retry_after(headers: &awc::http::header::HeaderMap) -> Option<f64> {
     if let Some(ms) = headers
         .get("retry-after-ms")
         .and_then(|v| v.to_str().ok())
@@ -289,7 +301,7 @@ pub fn retry_after_seconds(headers: &awc::http::header::HeaderMap) -> Option<f64
     }
     let value = headers.get("retry-after")?.to_str().ok()?.trim();
     match value.parse::<f64>() {
-        Ok(s) => Some(s).filter(|s| s.is_finite() && *s >= 0.0),
+        Ok(s) => Some(s),
         Err(_) => {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -304,7 +316,7 @@ pub fn classify(
     d: &Deployment,
     status: u16,
     body: &[u8],
-    retry_after: Option<f64>,
+    retry_after: Option<Seconds>,
 ) -> AttemptError {
     let message = scrub(&error_message(body), d);
     // Servers put the telling word in the message, the code or the type, depending on who wrote them.
@@ -367,7 +379,7 @@ pub fn connection_error(d: &Deployment, detail: &str) -> AttemptError {
     )
 }
 
-pub fn timeout_error(d: &Deployment, seconds: f64) -> AttemptError {
+pub fn timeout_error(d: &Deployment, seconds: Seconds) -> AttemptError {
     AttemptError::new(
         ErrorClass::Timeout,
         408,
@@ -427,8 +439,8 @@ mod tests {
             ErrorClass::ContentPolicyViolation
         );
         assert_eq!(
-            classify(&d, 429, b"slow down", Some(2.0)).retry_after,
-            Some(2.0)
+            classify(&d, 429, b"slow down", Some(Seconds::whole(2))).retry_after,
+            Some(Seconds::whole(2))
         );
         assert_eq!(
             classify(&d, 503, b"", None).class,

@@ -33,8 +33,9 @@ impl SseDecoder {
     /// Feeds bytes; completed events are appended to `out`.
     pub fn push(&mut self, mut bytes: &[u8], out: &mut Vec<SseEvent>) -> Result<(), EventTooLarge> {
         while let Some(pos) = bytes.iter().position(|b| *b == b'\n') {
-            self.line.extend_from_slice(&bytes[..pos]);
-            bytes = &bytes[pos + 1..];
+            let (line, rest) = bytes.split_at(pos);
+            self.line.extend_from_slice(line);
+            bytes = rest.get(1..).unwrap_or_default();
             let mut line = std::mem::take(&mut self.line);
             if line.last() == Some(&b'\r') {
                 line.pop();
@@ -62,7 +63,7 @@ impl SseDecoder {
             self.dispatch(out);
             return;
         }
-        if line[0] == b':' {
+        if line.first() == Some(&b':') {
             return;
         }
         let text = String::from_utf8_lossy(line);

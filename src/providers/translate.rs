@@ -59,7 +59,7 @@ impl ChunkHead {
         let mut c = json!({"id": self.id, "object": "chat.completion.chunk", "created": self.created,
                            "model": self.model, "choices": choices});
         if let Some(u) = usage {
-            c["usage"] = u;
+            crate::json::set(&mut c, "usage", u);
         }
         c
     }
@@ -147,14 +147,15 @@ pub fn base64(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
         let b = [
-            chunk[0],
+            *chunk.first().unwrap_or(&0),
             *chunk.get(1).unwrap_or(&0),
             *chunk.get(2).unwrap_or(&0),
         ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+                let sextet = (n >> (18 - 6 * i) & 63) as usize;
+                out.push(char::from(*ALPHABET.get(sextet).unwrap_or(&b'A')));
             } else {
                 out.push('=');
             }

@@ -1,6 +1,9 @@
 //! `litellm_settings.cache` + `cache_params` (under `litellm_settings`, or at the top level as
 //! the seed writes it; LiteLLM ignores the top-level one, Switchyard honours it).
 
+use switchyard_actors::seconds::Seconds;
+
+use super::limits::MAX_CACHE_TTL;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
@@ -141,7 +144,7 @@ pub enum CacheBackend {
 pub struct CacheSettings {
     pub backend: CacheBackend,
     /// Seconds an entry lives (LiteLLM's defaults: Redis 60 s, local 600 s).
-    pub ttl: f64,
+    pub ttl: Seconds,
     pub namespace: Option<String>,
     pub chat: bool,
     pub embeddings: bool,
@@ -163,9 +166,11 @@ impl CacheSettings {
     }
 }
 
-fn seconds(f: Field<'_>, default: f64) -> Result<Duration> {
-    let s = f.non_negative()?.unwrap_or(default);
-    Ok(Duration::from_secs_f64(s.max(0.001)))
+/// A Redis socket timeout: at least a millisecond, at most a minute.
+fn socket_timeout(f: Field<'_>, default_ms: u64) -> Result<Duration> {
+    Ok(f.seconds(Seconds::whole(60))?
+        .map_or(Duration::from_millis(default_ms), Seconds::duration)
+        .max(Duration::from_millis(1)))
 }
 
 /// The cache settings, or `None` when `litellm_settings.cache` is not true.
@@ -213,9 +218,14 @@ pub fn cache_settings(
                 );
             }
             CacheBackend::Local {
-                max_items: p("max_size_in_memory").u64()?.unwrap_or(200).max(1) as usize,
-                max_item_bytes: (p("max_size_per_item").non_negative()?.unwrap_or(1024.0) * 1024.0)
-                    as usize,
+                max_items: p("max_size_in_memory")
+                    .u32_at_most(100_000_000)?
+                    .unwrap_or(200)
+                    .max(1) as usize,
+                // LiteLLM gives this one in kilobytes.
+                max_item_bytes: p("max_size_per_item")
+                    .megabytes(1024 * 1024)?
+                    .map_or(1024 * 1024, |b| b / 1024),
             }
         }
         (None | Some("redis"), Some(target)) => CacheBackend::Redis(target),
@@ -231,10 +241,14 @@ pub fn cache_settings(
         }
     };
     let default_ttl = match backend {
-        CacheBackend::Local { .. } => p("default_in_memory_ttl").non_negative()?.unwrap_or(600.0),
-        CacheBackend::Redis(_) => p("default_redis_ttl").non_negative()?.unwrap_or(60.0),
+        CacheBackend::Local { .. } => p("default_in_memory_ttl")
+            .seconds(MAX_CACHE_TTL)?
+            .unwrap_or(Seconds::whole(600)),
+        CacheBackend::Redis(_) => p("default_redis_ttl")
+            .seconds(MAX_CACHE_TTL)?
+            .unwrap_or(Seconds::whole(60)),
     };
-    let ttl = p("ttl").non_negative()?.unwrap_or(default_ttl);
+    let ttl = p("ttl").seconds(MAX_CACHE_TTL)?.unwrap_or(default_ttl);
     let (chat, embeddings) = match p("supported_call_types").list()? {
         None => (true, true),
         Some(items) => {
@@ -263,9 +277,9 @@ pub fn cache_settings(
         chat,
         embeddings,
         default_on,
-        max_messages: p("max_messages").u64()?.map(|n| n as usize),
-        op_timeout: seconds(p("socket_timeout"), 0.25)?,
-        connect_timeout: seconds(p("socket_connect_timeout"), 1.0)?,
+        max_messages: p("max_messages").u32()?.map(|n| n as usize),
+        op_timeout: socket_timeout(p("socket_timeout"), 250)?,
+        connect_timeout: socket_timeout(p("socket_connect_timeout"), 1000)?,
     }))
 }
 

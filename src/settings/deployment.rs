@@ -3,9 +3,11 @@
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use switchyard_actors::policy::AllowedFailsPolicy;
+use switchyard_actors::seconds::Seconds;
 use switchyard_actors::spec::DeploymentSpec;
 use switchyard_actors::GroupIdx;
 
+use super::limits::{MAX_COOLDOWN, MAX_RETRIES, MAX_TIMEOUT};
 use super::notes::Notes;
 use super::router::allowed_fails_policy;
 use super::value::{as_map, err, Field, Node, Result};
@@ -74,9 +76,9 @@ pub struct Deployment {
     pub api_key: Option<Secret>,
     pub api_version: Option<String>,
     pub organization: Option<String>,
-    pub timeout: Option<f64>,
-    pub stream_timeout: Option<f64>,
-    pub request_timeout: Option<f64>,
+    pub timeout: Option<Seconds>,
+    pub stream_timeout: Option<Seconds>,
+    pub request_timeout: Option<Seconds>,
     pub mock_response: Option<String>,
     pub drop_params: Option<bool>,
     pub additional_drop_params: Vec<String>,
@@ -86,19 +88,28 @@ pub struct Deployment {
     /// `model_info.mode`: chat, embedding, completion, ...
     pub mode: Option<String>,
     pub health_check_max_tokens: Option<u64>,
-    pub health_check_timeout: Option<f64>,
+    pub health_check_timeout: Option<Seconds>,
     pub spec: DeploymentSpec,
 }
 
 impl Deployment {
-    /// The api_base users see in headers and /health: no query string, no key.
+    /// The api_base users see in headers, /model/info, /health and check-config: no query
+    /// string, no `user:password@`.
     pub fn public_api_base(&self) -> String {
         let base = self
             .api_base
             .as_deref()
             .or(self.provider.default_api_base())
             .unwrap_or("");
-        base.split('?').next().unwrap_or("").to_string()
+        let base = base.split(['?', '#']).next().unwrap_or("");
+        match base.split_once("://") {
+            Some((scheme, rest)) => {
+                let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+                let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+                format!("{scheme}://{host}{path}")
+            }
+            None => base.to_string(),
+        }
     }
 
     pub fn is_embedding(&self) -> bool {
@@ -274,11 +285,11 @@ pub fn parse_deployment(node: Node, group: GroupIdx, notes: &mut Notes) -> Resul
         tpm: p("tpm").u64()?.or(i("tpm").u64()?),
         order: p("order").i64()?.or(i("order").i64()?),
         max_parallel_requests: p("max_parallel_requests").u32()?,
-        num_retries: p("num_retries").u32()?,
-        max_retries: p("max_retries").u32()?,
+        num_retries: p("num_retries").u32_at_most(MAX_RETRIES)?,
+        max_retries: p("max_retries").u32_at_most(MAX_RETRIES)?,
         cooldown_time: i("cooldown_time")
-            .non_negative()?
-            .or(p("cooldown_time").non_negative()?),
+            .seconds(MAX_COOLDOWN)?
+            .or(p("cooldown_time").seconds(MAX_COOLDOWN)?),
         allowed_fails: i("allowed_fails").u32()?,
         allowed_fails_policy: deployment_policy,
         input_cost_per_token: p("input_cost_per_token")
@@ -301,9 +312,9 @@ pub fn parse_deployment(node: Node, group: GroupIdx, notes: &mut Notes) -> Resul
             .map(Secret::new),
         api_version: p("api_version").string()?,
         organization: p("organization").string()?,
-        timeout: p("timeout").non_negative()?,
-        stream_timeout: p("stream_timeout").non_negative()?,
-        request_timeout: p("request_timeout").non_negative()?,
+        timeout: p("timeout").seconds(MAX_TIMEOUT)?,
+        stream_timeout: p("stream_timeout").seconds(MAX_TIMEOUT)?,
+        request_timeout: p("request_timeout").seconds(MAX_TIMEOUT)?,
         mock_response: p("mock_response").string()?,
         drop_params: p("drop_params").bool()?,
         additional_drop_params: p("additional_drop_params").strings()?.unwrap_or_default(),
@@ -311,7 +322,7 @@ pub fn parse_deployment(node: Node, group: GroupIdx, notes: &mut Notes) -> Resul
         default_params,
         mode: i("mode").string()?,
         health_check_max_tokens: i("health_check_max_tokens").u64()?,
-        health_check_timeout: i("health_check_timeout").non_negative()?,
+        health_check_timeout: i("health_check_timeout").seconds(MAX_TIMEOUT)?,
         spec,
     })
 }

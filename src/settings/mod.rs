@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod deployment;
+pub mod limits;
 pub mod load;
 pub mod notes;
 pub mod report;
@@ -14,6 +15,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use serde_json::{Map, Value};
+use switchyard_actors::seconds::Seconds;
 use switchyard_actors::spec::{GroupSpec, RouterSpec};
 use switchyard_actors::{DeploymentIdx, GroupIdx};
 
@@ -34,6 +36,7 @@ const TOP_KEYS: &[&str] = &[
     "general_settings",
     "environment_variables",
     "cache_params",
+    "switchyard_settings",
 ];
 const TOP_KEYS_NOT_USED: &[&str] = &[
     "guardrails",
@@ -130,14 +133,15 @@ pub struct GatewayConfig {
     pub group_index: HashMap<String, GroupIdx>,
     pub aliases: Vec<Alias>,
     pub router: RouterSpec,
-    pub router_timeout: Option<f64>,
-    pub router_stream_timeout: Option<f64>,
-    pub request_timeout: Option<f64>,
+    pub router_timeout: Option<Seconds>,
+    pub router_stream_timeout: Option<Seconds>,
+    pub request_timeout: Option<Seconds>,
     pub drop_params: bool,
     pub json_logs: bool,
     pub verbose: bool,
     pub master_key: Option<Secret>,
     pub max_request_bytes: usize,
+    pub limits: limits::Limits,
     pub cache: Option<cache::CacheSettings>,
     /// Redis through which instances share cooldowns and rpm/tpm usage.
     pub shared_state: Option<shared_state::SharedStateSettings>,
@@ -219,7 +223,9 @@ impl GatewayConfig {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string();
-            let next = GroupIdx(groups.len() as u32);
+            let Ok(next) = u32::try_from(groups.len()).map(GroupIdx) else {
+                return err("model_list", "too many model groups");
+            };
             let group = *group_index.entry(name.clone()).or_insert(next);
             if group == next {
                 groups.push(GroupSpec {
@@ -257,9 +263,12 @@ impl GatewayConfig {
                     &format!("same parameters as model_list[{prev}]: its id gets the suffix -{i}"),
                 );
             }
-            groups[group.0 as usize]
-                .deployments
-                .push(DeploymentIdx(deployments.len() as u32));
+            let Ok(idx) = u32::try_from(deployments.len()).map(DeploymentIdx) else {
+                return err("model_list", "too many deployments");
+            };
+            if let Some(g) = groups.get_mut(group.0 as usize) {
+                g.deployments.push(idx);
+            }
             deployments.push(d);
         }
 
@@ -298,9 +307,10 @@ impl GatewayConfig {
         };
         let router_spec = router::router_spec(router, litellm, &names, &mut notes)?;
 
-        let max_mb = Field::of(general, "general_settings", "max_request_size_mb")
-            .non_negative()?
-            .unwrap_or(32.0);
+        let max_request_bytes = Field::of(general, "general_settings", "max_request_size_mb")
+            .megabytes(limits::MAX_REQUEST_SIZE_MB)?
+            .unwrap_or(32 * 1024 * 1024);
+        let limits = limits::limits(root, &mut notes)?;
         let master_key = match Field::of(general, "general_settings", "master_key").string()? {
             Some(k) => Some(k),
             None => std::env::var("LITELLM_MASTER_KEY").ok(),
@@ -316,18 +326,46 @@ impl GatewayConfig {
             group_index,
             aliases,
             router: router_spec,
-            router_timeout: r("timeout").non_negative()?,
-            router_stream_timeout: r("stream_timeout").non_negative()?,
-            request_timeout: l("request_timeout").non_negative()?,
+            router_timeout: r("timeout").seconds(limits::MAX_TIMEOUT)?,
+            router_stream_timeout: r("stream_timeout").seconds(limits::MAX_TIMEOUT)?,
+            request_timeout: l("request_timeout").seconds(limits::MAX_TIMEOUT)?,
             drop_params: l("drop_params").bool()?.unwrap_or(false),
             json_logs: l("json_logs").bool()?.unwrap_or(false),
             verbose: l("set_verbose").bool()?.unwrap_or(false),
             master_key,
-            max_request_bytes: (max_mb * 1024.0 * 1024.0) as usize,
+            max_request_bytes,
+            limits,
             cache,
             shared_state,
             notes: notes.0,
         })
+    }
+
+    /// Every secret in this config, for `secret::register`: what must never reach a client or
+    /// a log.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        out.extend(self.master_key.as_ref().map(|k| k.expose().to_string()));
+        for d in &self.deployments {
+            out.extend(d.api_key.as_ref().map(|k| k.expose().to_string()));
+            if let Some(p) = d.api_base.as_deref().and_then(crate::secret::url_password) {
+                out.push(p.to_string());
+            }
+        }
+        let redis = [
+            self.cache.as_ref().and_then(|c| match &c.backend {
+                cache::CacheBackend::Redis(t) => Some(&t.url),
+                cache::CacheBackend::Local { .. } => None,
+            }),
+            self.shared_state.as_ref().map(|s| &s.target.url),
+        ];
+        for url in redis.into_iter().flatten() {
+            out.push(url.expose().to_string());
+            if let Some(p) = crate::secret::url_password(url.expose()) {
+                out.push(p.to_string());
+            }
+        }
+        out
     }
 
     /// The group a client's `model` names: a group, an alias, or a deployment id.
@@ -345,9 +383,12 @@ impl GatewayConfig {
     }
 
     pub fn group_name(&self, g: GroupIdx) -> &str {
-        &self.groups[g.0 as usize].name
+        g.of(&self.groups).map_or("", |g| g.name.as_str())
     }
 
+    // Indices are made by `from_tree` from this same, never-changing table: one out of range
+    // would be a loader bug, not an input.
+    #[allow(clippy::indexing_slicing)]
     pub fn deployment(&self, d: DeploymentIdx) -> &Deployment {
         &self.deployments[d.0 as usize]
     }

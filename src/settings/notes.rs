@@ -83,14 +83,12 @@ fn near_miss(a: &str, b: &str) -> bool {
     } else {
         (&b, &a)
     };
-    let mut i = 0;
-    while i < short.len() && short[i] == long[i] {
-        i += 1;
-    }
+    let i = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+    let from = |v: &[char], at: usize| -> Vec<char> { v.get(at..).unwrap_or_default().to_vec() };
     if short.len() == long.len() {
-        short[i + 1..] == long[i + 1..]
+        from(short, i + 1) == from(long, i + 1)
     } else {
-        short[i..] == long[i + 1..]
+        from(short, i) == from(long, i + 1)
     }
 }
 

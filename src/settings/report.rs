@@ -6,7 +6,7 @@ use super::cache::CacheBackend;
 use super::notes::NoteKind;
 use super::GatewayConfig;
 
-fn seconds(x: Option<f64>) -> String {
+fn seconds(x: Option<switchyard_actors::seconds::Seconds>) -> String {
     x.map_or_else(|| "-".into(), |s| format!("{s}s"))
 }
 

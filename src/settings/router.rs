@@ -1,5 +1,8 @@
 //! `router_settings` (and the `litellm_settings` globals the router falls back to).
 
+use switchyard_actors::seconds::Seconds;
+
+use super::limits::{MAX_COOLDOWN, MAX_RETRIES, MAX_RETRY_BACKOFF};
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
@@ -85,7 +88,7 @@ pub fn retry_policy(
     let names: Vec<&str> = RetryKey::ALL.iter().map(|k| k.config_name()).collect();
     notes.check_keys(map, path, &names, &[]);
     for key in RetryKey::ALL {
-        if let Some(n) = Field::of(map, path, key.config_name()).u32()? {
+        if let Some(n) = Field::of(map, path, key.config_name()).u32_at_most(MAX_RETRIES)? {
             policy.set(key, n);
         }
     }
@@ -248,8 +251,10 @@ pub fn router_spec(
             &["ttl", "max_latency_list_size", "ttft_percentile"],
         );
     }
-    spec.num_retries = either("num_retries").u32()?.unwrap_or(2);
-    spec.retry_after = r("retry_after").non_negative()?.unwrap_or(0.0);
+    spec.num_retries = either("num_retries").u32_at_most(MAX_RETRIES)?.unwrap_or(2);
+    spec.retry_after = r("retry_after")
+        .seconds(MAX_RETRY_BACKOFF)?
+        .unwrap_or(Seconds::ZERO);
     if let Some(map) = r("retry_policy").map()? {
         spec.retry_policy = Some(retry_policy(map, &r("retry_policy").path, notes)?);
     }
@@ -283,7 +288,9 @@ pub fn router_spec(
             notes,
         )?);
     }
-    spec.cooldown_time = r("cooldown_time").non_negative()?.unwrap_or(5.0);
+    spec.cooldown_time = r("cooldown_time")
+        .seconds(MAX_COOLDOWN)?
+        .unwrap_or(Seconds::whole(5));
     spec.disable_cooldowns = r("disable_cooldowns").bool()?.unwrap_or(false);
     spec.fallbacks = fallback_table(&either("fallbacks"), names, notes)?.unwrap_or_default();
     if let Some(list) = either("default_fallbacks").strings()? {

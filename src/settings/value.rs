@@ -3,6 +3,7 @@
 //! `"6379"`), so every numeric read does too.
 
 use serde_json::{Map, Value};
+use switchyard_actors::seconds::Seconds;
 
 /// A config error: the field path and what is wrong with it.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,10 +105,43 @@ impl<'a> Field<'a> {
         }
     }
 
+    /// A span of seconds in `0..=max` (a timeout of `1e300` or `.inf` is a config error here,
+    /// not a panic on the first request).
+    pub fn seconds(&self, max: Seconds) -> Result<Option<Seconds>> {
+        match self.f64()? {
+            None => Ok(None),
+            Some(x) => Seconds::within(x, max)
+                .map(Some)
+                .or_else(|e| err(&self.path, format!("{x} {}", e.explain(max)))),
+        }
+    }
+
+    /// A number of bytes given in megabytes (`max_request_size_mb`), in `0..=max_mb`.
+    pub fn megabytes(&self, max_mb: u32) -> Result<Option<usize>> {
+        match self.f64()? {
+            None => Ok(None),
+            Some(x) if x.is_finite() && x >= 0.0 && x <= f64::from(max_mb) => {
+                // Bounded above by max_mb MiB, which fits a usize.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let bytes = (x * 1024.0 * 1024.0) as usize;
+                Ok(Some(bytes))
+            }
+            Some(x) => err(
+                &self.path,
+                format!("{x} must be a number of megabytes from 0 to {max_mb}"),
+            ),
+        }
+    }
+
     pub fn u64(&self) -> Result<Option<u64>> {
         match self.f64()? {
             None => Ok(None),
-            Some(x) if x >= 0.0 && x.fract() == 0.0 && x < 1e18 => Ok(Some(x as u64)),
+            Some(x) if x >= 0.0 && x.fract() == 0.0 && x < 1e18 => {
+                // Whole, non-negative and below 1e18: exact in a u64.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let whole = x as u64;
+                Ok(Some(whole))
+            }
             Some(x) => err(
                 &self.path,
                 format!("expected a whole non-negative number, found {x}"),
@@ -128,15 +162,30 @@ impl<'a> Field<'a> {
 
     pub fn u32(&self) -> Result<Option<u32>> {
         match self.u64()? {
-            Some(x) if x > u32::MAX as u64 => err(&self.path, format!("{x} is too large")),
-            other => Ok(other.map(|x| x as u32)),
+            None => Ok(None),
+            Some(x) => u32::try_from(x)
+                .map(Some)
+                .or_else(|_| err(&self.path, format!("{x} is too large"))),
+        }
+    }
+
+    /// A whole number in `0..=max` (retry counts share one cap).
+    pub fn u32_at_most(&self, max: u32) -> Result<Option<u32>> {
+        match self.u32()? {
+            Some(x) if x > max => err(&self.path, format!("{x} is more than the limit of {max}")),
+            other => Ok(other),
         }
     }
 
     pub fn i64(&self) -> Result<Option<i64>> {
         match self.f64()? {
             None => Ok(None),
-            Some(x) if x.fract() == 0.0 && x.abs() < 1e18 => Ok(Some(x as i64)),
+            Some(x) if x.fract() == 0.0 && x.abs() < 1e18 => {
+                // Whole and within ±1e18: exact in an i64.
+                #[allow(clippy::cast_possible_truncation)]
+                let whole = x as i64;
+                Ok(Some(whole))
+            }
             Some(x) => err(&self.path, format!("expected a whole number, found {x}")),
         }
     }

@@ -95,11 +95,15 @@ impl SharedState {
         self.sync.clone().recipient()
     }
 
-    pub fn report(&self) -> Value {
-        json!({
-            "redis": self.settings.target.display,
+    /// `detailed`: the Redis address too (only for callers with the master key).
+    pub fn report(&self, detailed: bool) -> Value {
+        let mut v = json!({
             "status": if self.health.degraded() { "degraded" } else { "healthy" },
-        })
+        });
+        if detailed {
+            crate::json::set(&mut v, "redis", json!(self.settings.target.display));
+        }
+        v
     }
 }
 

@@ -319,8 +319,10 @@ def check_nginx():
                       "location /health"):
         check(directive in conf, f"nginx.conf: no '{directive}'")
     directives = re.sub(r"#.*", "", conf)
-    check(re.search(r"proxy_next_upstream\s+error\s+timeout\s+non_idempotent;", directives) is not None,
-          "nginx.conf: a POST in flight on an instance that dies must fail over (proxy_next_upstream error timeout non_idempotent)")
+    check(re.search(r"proxy_next_upstream\s+error\s+timeout;", directives) is not None,
+          "nginx.conf: unreachable instances must fail over (proxy_next_upstream error timeout)")
+    check("non_idempotent" not in directives,
+          "nginx.conf: a POST already sent to an instance that died must not be replayed to the next (no non_idempotent)")
     check("proxy_request_buffering off" not in directives,
           "nginx.conf: request bodies must be buffered to be resent to the next instance")
     with tempfile.TemporaryDirectory(prefix="switchyard-nginx-") as tmp:
