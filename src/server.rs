@@ -6,8 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::{Actor, Addr, Arbiter};
+use actix_http::error::DispatchError;
+use actix_http::{HttpService, KeepAlive};
+use actix_service::{fn_service, map_config, IntoServiceFactory, ServiceFactoryExt};
+use actix_web::dev::AppConfig;
 use actix_web::middleware::DefaultHeaders;
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App};
 use switchyard_actors::accrual::AccrualSettings;
 use switchyard_actors::deployment::DeploymentActor;
 use switchyard_actors::gate::Gate;
@@ -16,6 +20,7 @@ use switchyard_actors::supervisor::Supervisor;
 
 use crate::cache::{SharedCache, WorkerCache};
 use crate::http;
+use crate::listener::JsonErrors;
 use crate::settings::GatewayConfig;
 use crate::shared_state::sync::{Track, Tracked};
 use crate::shared_state::{SharedState, WorkerShared};
@@ -111,6 +116,21 @@ fn tls_config() -> std::io::Result<Arc<rustls::ClientConfig>> {
     Ok(Arc::new(config))
 }
 
+/// The client for image URLs a request names: a connector that dials public addresses only,
+/// a small pool, no redirects (a redirect could point anywhere).
+fn image_client(tls: Arc<rustls::ClientConfig>, allow_private_hosts: &[String]) -> awc::Client {
+    let connector = awc::Connector::new()
+        .connector(crate::outbound_guard::PublicOnly::new(allow_private_hosts))
+        .rustls_0_23(tls)
+        .limit(64)
+        .timeout(Duration::from_secs(10))
+        .conn_keep_alive(Duration::from_secs(15));
+    awc::Client::builder()
+        .connector(connector)
+        .disable_redirects()
+        .finish()
+}
+
 fn upstream_client(tls: Arc<rustls::ClientConfig>) -> awc::Client {
     let connector = awc::Connector::new()
         .rustls_0_23(tls)
@@ -161,6 +181,7 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
         );
     }
     let draining = Arc::new(AtomicBool::new(false));
+    let (cut_streams, shutdown) = tokio::sync::watch::channel(false);
     let state = web::Data::new(AppState {
         config: Arc::new(cfg),
         gates: router.gates.to_vec(),
@@ -169,42 +190,58 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
         cache: cache.clone(),
         shared_state: shared.clone(),
         body_budget: Arc::default(),
+        shutdown,
     });
     let tls = tls_config()?;
     let instance_id = opts.instance_id.clone();
     let header_timeout = state.config.limits.client_header_timeout.duration();
-    let server = HttpServer::new(move || {
-        // Runs once per worker thread: its own upstream connection pool and supervisor.
-        let r = router.clone();
-        let worker = Worker {
-            client: upstream_client(tls.clone()),
-            supervisor: Supervisor::new(r.planner, r.gates, r.deployments).start(),
-            cache: cache.clone().map(WorkerCache::new),
-            shared: shared.as_deref().map(WorkerShared::new),
-        };
-        // Every answer (errors and health probes included) names the instance that gave it.
-        let instance = DefaultHeaders::new().add(("x-switchyard-instance", instance_id.clone()));
-        App::new()
-            .wrap_fn(http::guard::catch_panics)
-            .wrap(instance)
-            .app_data(state.clone())
-            .app_data(web::Data::new(worker))
-            .configure(http::routes)
-            .default_service(web::to(http::not_found))
-    })
-    .workers(opts.workers)
-    // A client that closes its connection cancels its request at once (the handler future is
-    // dropped): no more retries or upstream calls for nobody. Half-closed requests (shutdown
-    // of the write side before the answer) are not a thing HTTP clients do.
-    .h1_allow_half_closed(false)
-    // nginx's client_header_timeout: a client trickling its request headers is cut off.
-    .client_request_timeout(header_timeout)
-    .backlog(2048)
-    .max_connection_rate(1024)
-    .shutdown_timeout(opts.grace_period)
-    .disable_signals()
-    .bind((opts.host.as_str(), opts.port))?
-    .run();
+    let allow_private_hosts = state.config.limits.images.allow_private_hosts.clone();
+    let server = actix_server::Server::build()
+        .workers(opts.workers)
+        .backlog(2048)
+        // Streams still open at the end of the grace period are cut with an error event
+        // first; the extra second lets that event reach the clients before the workers stop.
+        .shutdown_timeout(opts.grace_period.saturating_add(1))
+        .disable_signals()
+        .bind("switchyard", (opts.host.as_str(), opts.port), move || {
+            // Runs once per worker thread: its own upstream connection pool and supervisor.
+            let r = router.clone();
+            let worker = Worker {
+                client: upstream_client(tls.clone()),
+                images: image_client(tls.clone(), &allow_private_hosts),
+                supervisor: Supervisor::new(r.planner, r.gates, r.deployments).start(),
+                cache: cache.clone().map(WorkerCache::new),
+                shared: shared.as_deref().map(WorkerShared::new),
+            };
+            // Every answer (errors and health probes included) names the instance that gave it.
+            let instance =
+                DefaultHeaders::new().add(("x-switchyard-instance", instance_id.clone()));
+            let app = App::new()
+                .wrap_fn(http::guard::catch_panics)
+                .wrap(instance)
+                .app_data(state.clone())
+                .app_data(web::Data::new(worker))
+                .configure(http::routes)
+                .default_service(web::to(http::not_found))
+                .into_factory()
+                .map_err(|err: actix_web::Error| err.error_response());
+            let h1 = HttpService::build()
+                .keep_alive(KeepAlive::Timeout(Duration::from_secs(5)))
+                // nginx's client_header_timeout: a client trickling its headers is cut off.
+                .client_request_timeout(header_timeout)
+                .client_disconnect_timeout(Duration::from_secs(1))
+                // A client that closes its connection cancels its request at once (the
+                // handler future is dropped): no more retries or upstream calls for nobody.
+                // Half-closing before the answer is not a thing HTTP clients do.
+                .h1_allow_half_closed(false)
+                .h1(map_config(app, |_| AppConfig::default()));
+            fn_service(|io: actix_web::rt::net::TcpStream| async move {
+                let peer = io.peer_addr().ok();
+                Ok::<_, DispatchError>((JsonErrors::new(io), peer))
+            })
+            .and_then(h1)
+        })?
+        .run();
     tracing::info!(
         host = %opts.host,
         port = opts.port,
@@ -219,6 +256,10 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
     actix_web::rt::spawn(async move {
         wait_for_stop_signal().await;
         draining.store(true, Ordering::Release);
+        actix_web::rt::spawn(async move {
+            actix_web::rt::time::sleep(Duration::from_secs(grace)).await;
+            let _ = cut_streams.send(true);
+        });
         tracing::info!(
             grace_period_s = grace,
             "stop signal: no new connections; draining in-flight requests"

@@ -21,6 +21,9 @@ pub struct AppState {
     pub instance_id: String,
     pub cache: Option<Arc<SharedCache>>,
     pub shared_state: Option<Arc<SharedState>>,
+    /// Turns true when the grace period after SIGTERM is over: open streams end with an
+    /// error event.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// Request bodies held at once, under `switchyard_settings.max_buffered_request_mb`.
     pub body_budget: Arc<crate::http::body::BodyBudget>,
 }
@@ -28,6 +31,8 @@ pub struct AppState {
 /// What one worker thread owns: its upstream client (connection pool) and its supervisor.
 pub struct Worker {
     pub client: awc::Client,
+    /// For URLs a client named (images Gemini cannot fetch): public addresses only.
+    pub images: awc::Client,
     pub supervisor: Addr<Supervisor>,
     pub cache: Option<WorkerCache>,
     /// This worker's connection for cluster-wide rpm/tpm counts.

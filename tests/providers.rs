@@ -578,8 +578,9 @@ fn anthropic_json_mode_answers_in_the_content() {
 #[test]
 fn gemini_gets_remote_images_inline() {
     let (mock, images) = (MockUpstream::start(), MockUpstream::start());
+    // The image server is on loopback: allowed by name, as an operator allows an internal host.
     let yaml = format!(
-        "model_list:\n{}",
+        "model_list:\n{}switchyard_settings:\n  image_fetch:\n    allow_private_hosts: [\"127.0.0.1\"]\n",
         one_model("gemini", "gemini/gemini-2.0-flash", &root(&mock), "")
     );
     let gw = Gateway::start(&yaml);

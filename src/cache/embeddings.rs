@@ -20,13 +20,6 @@ pub fn input_items(body: &Map<String, Value>) -> Option<Vec<Value>> {
     }
 }
 
-/// The request as if it asked for this one item: what the item's key is hashed from.
-pub fn item_body(body: &Map<String, Value>, item: &Value) -> Map<String, Value> {
-    let mut one = body.clone();
-    one.insert("input".into(), item.clone());
-    one
-}
-
 /// The embedding a stored single-item entry holds.
 pub fn stored_embedding(bytes: &[u8]) -> Option<Value> {
     let e = entry::decode(bytes)?;

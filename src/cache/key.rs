@@ -25,6 +25,27 @@ const NEUTRAL_FIELDS: &[&str] = &[
 const KEY_VERSION: &[u8] = b"switchyard-cache-v1";
 
 pub fn request_hash(endpoint: Endpoint, group: &str, body: &Map<String, Value>) -> String {
+    hash_with(endpoint, group, body, None)
+}
+
+/// The hash of `body` as if its `input` were `item` alone: one embeddings item's key, without
+/// copying the rest of the request for each item (that copy made planning O(N^2) in the
+/// number of inputs).
+pub fn item_hash(
+    endpoint: Endpoint,
+    group: &str,
+    body: &Map<String, Value>,
+    item: &Value,
+) -> String {
+    hash_with(endpoint, group, body, Some(item))
+}
+
+fn hash_with(
+    endpoint: Endpoint,
+    group: &str,
+    body: &Map<String, Value>,
+    input: Option<&Value>,
+) -> String {
     let mut h = Sha256::new();
     h.update(KEY_VERSION);
     h.update([0]);
@@ -34,16 +55,20 @@ pub fn request_hash(endpoint: Endpoint, group: &str, body: &Map<String, Value>) 
     });
     h.update([0]);
     feed_str(&mut h, group);
-    let mut keys: Vec<&String> = body
-        .keys()
-        .filter(|k| !NEUTRAL_FIELDS.contains(&k.as_str()))
+    let mut fields: Vec<(&str, &Value)> = body
+        .iter()
+        .filter(|(k, _)| !NEUTRAL_FIELDS.contains(&k.as_str()))
+        .map(|(k, v)| match (k.as_str(), input) {
+            ("input", Some(item)) => (k.as_str(), item),
+            _ => (k.as_str(), v),
+        })
         .collect();
-    keys.sort_unstable();
+    fields.sort_unstable_by_key(|(k, _)| *k);
     h.update(b"{");
-    for k in keys {
+    for (k, v) in fields {
         feed_str(&mut h, k);
         h.update(b":");
-        feed(&mut h, &body[k.as_str()]);
+        feed(&mut h, v);
         h.update(b",");
     }
     h.update(b"}");
@@ -98,13 +123,13 @@ fn feed(h: &mut Sha256, v: &Value) {
             h.update(b"]");
         }
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort_unstable();
+            let mut fields: Vec<(&String, &Value)> = map.iter().collect();
+            fields.sort_unstable_by_key(|(k, _)| *k);
             h.update(b"{");
-            h.update((keys.len() as u64).to_le_bytes());
-            for k in keys {
+            h.update((fields.len() as u64).to_le_bytes());
+            for (k, v) in fields {
                 feed_str(h, k);
-                feed(h, &map[k.as_str()]);
+                feed(h, v);
             }
             h.update(b"}");
         }
@@ -174,6 +199,21 @@ mod tests {
             key(json!({"stop": ["a", "bc"]}))
         );
         assert_ne!(key(json!({"stop": "1"})), key(json!({"stop": 1})));
+    }
+
+    #[test]
+    fn an_item_hash_is_the_hash_of_the_one_item_request() {
+        let body = json!({"model": "e", "input": ["a", "b"], "dimensions": 8});
+        let one = json!({"model": "e", "input": "b", "dimensions": 8});
+        assert_eq!(
+            item_hash(
+                Endpoint::Embeddings,
+                "e",
+                body.as_object().unwrap(),
+                &json!("b")
+            ),
+            request_hash(Endpoint::Embeddings, "e", one.as_object().unwrap())
+        );
     }
 
     #[test]

@@ -109,8 +109,7 @@ impl SharedCache {
                 items
                     .into_iter()
                     .map(|item| {
-                        let one = embeddings::item_body(&p.body, &item);
-                        let hash = key::request_hash(p.endpoint, group, &one);
+                        let hash = key::item_hash(p.endpoint, group, &p.body, &item);
                         (item, full(&hash))
                     })
                     .collect::<Vec<_>>()

@@ -18,6 +18,7 @@ use crate::providers::{mock, rewrite, ProviderKind};
 
 use crate::providers::openai::{self, Endpoint};
 use crate::settings::{Deployment, GatewayConfig};
+use crate::state::Worker;
 
 /// LiteLLM's default request timeout.
 const DEFAULT_TIMEOUT: Seconds = Seconds::whole(6000);
@@ -88,7 +89,7 @@ fn mock_answer(p: &Prepared, text: &str, model: &str) -> Answer {
 
 pub async fn call(
     cfg: &GatewayConfig,
-    client: &awc::Client,
+    worker: &Worker,
     d: &Deployment,
     p: &Prepared,
     rewrite_model: Option<String>,
@@ -116,11 +117,21 @@ pub async fn call(
             drop_params,
         )?),
         ProviderKind::Gemini => {
-            let inlined = inline_remote_images(client, &p.body, budget).await?;
+            // Fetched once per request: a retry or another Gemini deployment reuses them.
+            if p.inlined_images.get().is_none() {
+                let fetched =
+                    inline_remote_images(&worker.images, &p.body, &cfg.limits.images, budget).await;
+                let _ = p.inlined_images.set(fetched);
+            }
+            let inlined = match p.inlined_images.get() {
+                Some(Ok(body)) => body.as_ref(),
+                Some(Err(e)) => return Err(e.clone()),
+                None => None,
+            };
             Some(gemini::call(
                 d,
                 p.endpoint,
-                inlined.as_ref().unwrap_or(&p.body),
+                inlined.unwrap_or(&p.body),
                 wants_stream,
                 drop_params,
             )?)
@@ -135,7 +146,8 @@ pub async fn call(
             (openai::url(d, p.endpoint), openai::headers(d), bytes)
         }
     };
-    let mut req = client
+    let mut req = worker
+        .client
         .post(url)
         .timeout(budget)
         .insert_header(("content-type", "application/json"));

@@ -16,7 +16,9 @@ use actix_web::HttpResponse;
 use serde_json::{Map, Value};
 use switchyard_actors::clock::{now_ms, saturating_micros, saturating_millis};
 
-use switchyard_actors::plan::{AttemptFailure, FinalError, RequestOverrides, RequestProgress};
+use switchyard_actors::plan::{
+    AttemptError, AttemptFailure, FinalError, RequestOverrides, RequestProgress,
+};
 use switchyard_actors::seconds::Seconds;
 use switchyard_actors::supervisor::{Grant, NextStep, Step};
 use switchyard_actors::GroupIdx;
@@ -52,7 +54,11 @@ pub struct Prepared {
     pub collect_stream: bool,
     pub call_id: String,
     pub started: Instant,
+    /// Remote images fetched for an inline-only provider (Gemini), once per request.
+    pub inlined_images: ImagesOnce,
 }
+
+pub type ImagesOnce = std::cell::OnceCell<Result<Option<Map<String, Value>>, AttemptError>>;
 
 fn final_error(state: &AppState, p: &Prepared, fe: FinalError) -> GatewayError {
     let e = fe.error;
@@ -92,6 +98,9 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
             .zip(worker.cache.as_ref())
     };
     let mut log = RequestLog::new(&p.call_id, &p.requested_model, p.stream, p.started);
+    // Until an answer is chosen: if this future is dropped, the client went away (nginx's 499).
+    log.status = 499;
+    log.outcome = "client_closed";
     let mut progress = RequestProgress::new(p.group, p.overrides.clone());
     let mut failure: Option<AttemptFailure> = None;
     loop {
@@ -144,10 +153,11 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                 // LiteLLM reports the requested name on a direct answer, the upstream's after a fallback.
                 let rewrite = (next.group() == p.group).then(|| p.requested_model.clone());
                 let attempt_started = Instant::now();
-                match attempt::call(&state.config, &worker.client, d, &p, rewrite).await {
+                match attempt::call(&state.config, worker, d, &p, rewrite).await {
                     Ok(Answered { answer, headers }) => {
                         log.deployment = d.id.clone();
                         log.status = 200;
+                        log.outcome = "ok";
                         let mut resp = HttpResponse::Ok();
                         resp.insert_header(("x-litellm-call-id", p.call_id.as_str()))
                             .insert_header(("x-litellm-model-id", d.id.as_str()))
@@ -229,6 +239,7 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                                     attempt_started,
                                     client_timeout: p.overrides.client_timeout,
                                     tokens_sink: cluster::tokens_sink(worker, d),
+                                    shutdown: state.shutdown.clone(),
                                     store: store_plan(next.group()).map(|(pl, cache)| {
                                         PendingStore {
                                             cache: cache.clone(),

@@ -40,6 +40,9 @@ pub struct StreamEnd {
     pub store: Option<PendingStore>,
     /// Where the stream's token count goes (cluster-wide tpm), once it has completed.
     pub tokens_sink: Option<Box<dyn FnOnce(u64)>>,
+    /// Turns true when the grace period after SIGTERM is over: the stream is cut with an
+    /// error event rather than left to end mid-answer when the process exits.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 pub struct PendingStore {
@@ -66,6 +69,7 @@ pub struct Relay<S> {
     hide_usage: bool,
     /// Turns a non-OpenAI provider's events into OpenAI chunks; `None` for OpenAI-compatible.
     translator: Option<Box<dyn StreamTranslator>>,
+    shutdown: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 type UpstreamItem = Result<Bytes, awc::error::PayloadError>;
@@ -101,6 +105,7 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
             collector: collect.then(StreamCollector::default),
             hide_usage,
             translator,
+            shutdown: None,
         }
     }
 
@@ -264,6 +269,7 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
         mut self,
         end: StreamEnd,
     ) -> impl Stream<Item = Result<Bytes, actix_web::Error>> {
+        self.shutdown = Some(end.shutdown.clone());
         self.end = Some(end);
         futures_util::stream::unfold(self, |mut relay| async move {
             relay.next_bytes().await.map(|b| (Ok(b), relay))
@@ -278,7 +284,23 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
             if self.finished {
                 return None;
             }
-            match tokio::time::timeout(self.idle, self.upstream.next()).await {
+            let next = tokio::time::timeout(self.idle, self.upstream.next());
+            let next = match &mut self.shutdown {
+                Some(shutdown) => {
+                    tokio::select! {
+                        biased;
+                        item = next => Some(item),
+                        // A closed channel (the server is gone) counts as a shutdown too.
+                        _ = shutdown.wait_for(|cut| *cut) => None,
+                    }
+                }
+                None => Some(next.await),
+            };
+            let Some(next) = next else {
+                self.cut_for_shutdown();
+                continue;
+            };
+            match next {
                 Err(_) => {
                     let msg = format!(
                         "Timeout: upstream sent nothing for {}s mid-stream",
@@ -342,6 +364,20 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
             admission.succeed(now_ms(), saturating_micros(ttft), usage.total_tokens);
             log.prompt_tokens = usage.prompt_tokens;
             log.completion_tokens = usage.completion_tokens;
+        }
+    }
+
+    /// The grace period is over: the client learns the answer is incomplete; the deployment is
+    /// not blamed.
+    fn cut_for_shutdown(&mut self) {
+        self.finished = true;
+        self.queue.push_back(error_event(
+            ErrorClass::ServiceUnavailable,
+            "ServiceUnavailableError: the gateway is shutting down and its grace period is over; \
+             the answer was cut here",
+        ));
+        if let Some(mut end) = self.end.take() {
+            end.log.outcome = "cut_at_shutdown";
         }
     }
 

@@ -122,11 +122,12 @@ pub async fn probe_all(
             collect_stream: false,
             call_id: id.clone(),
             started: Instant::now(),
+            inlined_images: Default::default(),
         };
         let worker = worker.clone();
         let state = state.clone();
         async move {
-            let result = call(&state.config, &worker.client, d, &prepared, None).await;
+            let result = call(&state.config, &worker, d, &prepared, None).await;
             (*d, result.map(|_| ()))
         }
     });

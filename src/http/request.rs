@@ -5,7 +5,7 @@ use std::time::Instant;
 use actix_web::HttpRequest;
 use serde_json::{Map, Value};
 use switchyard_actors::plan::RequestOverrides;
-use switchyard_actors::seconds::{Seconds, SecondsError};
+use switchyard_actors::seconds::Seconds;
 use switchyard_actors::GroupIdx;
 
 use crate::cache::control::CacheControl;
@@ -133,14 +133,12 @@ pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, GatewayError> {
 
 /// A timeout the client sent, in `(0, MAX_TIMEOUT]`; anything else is a 400 naming the field.
 fn timeout_seconds(x: Option<f64>, field: &str) -> Result<Seconds, GatewayError> {
-    x.ok_or(SecondsError::NotFinite)
-        .and_then(|x| Seconds::positive_within(x, MAX_TIMEOUT))
-        .map_err(|e| {
+    x.and_then(|x| Seconds::positive_within(x, MAX_TIMEOUT).ok())
+        .ok_or_else(|| {
+            let got = x.map_or_else(|| "something that is not a number".into(), |x| x.to_string());
             GatewayError::invalid(
                 format!(
-                    "`{field}` must be a number of seconds greater than 0 and at most {}: it {}",
-                    MAX_TIMEOUT,
-                    e.explain(MAX_TIMEOUT)
+                    "`{field}` must be a number of seconds greater than 0 and at most {MAX_TIMEOUT}; got {got}"
                 ),
                 field,
             )
@@ -362,5 +360,6 @@ pub fn prepare(
         collect_stream: false,
         call_id,
         started,
+        inlined_images: Default::default(),
     })
 }
