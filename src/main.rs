@@ -9,6 +9,8 @@ mod json;
 mod listener;
 mod log_writer;
 mod outbound_guard;
+#[cfg(test)]
+mod property_tests;
 mod providers;
 mod redis_link;
 mod secret;
