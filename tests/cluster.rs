@@ -269,3 +269,66 @@ fn killing_an_instance_under_load_fails_no_request_and_it_rejoins() {
         "A rejoined after its restart"
     );
 }
+
+#[test]
+fn a_request_already_sent_to_an_instance_that_dies_is_not_replayed_to_the_other() {
+    let mock = MockUpstream::start();
+    mock.set_default(Reply::Hang);
+    let mut c = cluster(&mock);
+    // Only A is up when the request comes, so A is the one that has it.
+    c.b.kill();
+    let url = format!("{}/v1/chat/completions", c.nginx.base());
+    let client = std::thread::spawn(move || {
+        let agent = ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(30))
+            .build();
+        match agent
+            .post(&url)
+            .set("content-type", "application/json")
+            .send_string(&chat("sent once").to_string())
+        {
+            Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
+            Err(ureq::Error::Status(s, r)) => (s, r.into_string().unwrap_or_default()),
+            Err(e) => (0, e.to_string()),
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while mock.count() < 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the request never reached the upstream"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // B comes back and nginx may use it again (fail_timeout=2s) before A dies.
+    c.b.restart();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        instance_liveliness(&c, c.b.port),
+        200,
+        "B is up and reachable before A dies"
+    );
+    c.a.kill();
+    let (status, body) = client.join().unwrap();
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("no Switchyard instance answered"), "{body}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        mock.count(),
+        1,
+        "nginx must not send the request again to B (it may not be idempotent)"
+    );
+}
+
+/// The status of `/health/liveliness` straight from the instance on `port`.
+fn instance_liveliness(c: &Cluster, port: u16) -> u16 {
+    match c
+        .agent
+        .get(&format!("http://127.0.0.1:{port}/health/liveliness"))
+        .call()
+    {
+        Ok(r) => r.status(),
+        Err(ureq::Error::Status(s, _)) => s,
+        Err(_) => 0,
+    }
+}

@@ -36,6 +36,10 @@ pub enum Reply {
     Embedding { dims: usize },
     /// 200 answer calling one function (streamed as the provider streams tool calls).
     ToolCall { name: String, arguments: String },
+    /// 200 `text/event-stream` with exactly these events, each sent as `data: <event>` and a
+    /// blank line, `delay_ms` before each (nothing added: no finish chunk, no `[DONE]` unless
+    /// given).
+    RawSse { events: Vec<String>, delay_ms: u64 },
 }
 
 impl Reply {
@@ -295,6 +299,16 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) ->
             None,
         ),
         Reply::ToolCall { name, arguments } => (Content::ToolCall { name, arguments }, 0, None),
+        Reply::RawSse { events, delay_ms } => {
+            let events = events
+                .iter()
+                .map(|e| Event {
+                    bytes: Bytes::from(format!("data: {e}\n\n")),
+                    content: true,
+                })
+                .collect();
+            return stream_events(events, delay_ms, None);
+        }
     };
     if !wants_stream {
         return HttpResponse::Ok().json(match dialect {

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod gateway;
+pub mod image_server;
 pub mod mock;
 pub mod nginx;
 pub mod redis;
