@@ -30,6 +30,11 @@ cargo fmt --all --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --all --locked
 
+# The release binary (panic = "unwind", as shipped) against thousands of malformed and extreme
+# requests and a misbehaving upstream: it must live, and answer every one with JSON, no key.
+cargo build --release --locked
+python3 tests/fuzz_http.py target/release/switchyard --requests 4000
+
 # Deployment files (deploy/, nginx/, slurm/): every shell script passes shellcheck; the compose
 # file, Dockerfile and nginx.conf hold together (nginx -t); the SLURM job array on a real
 # one-node SLURM (slurm-wlm, munge: installed by .ci/run; skipped loudly without them unless CI).

@@ -379,22 +379,18 @@ fn usage(u: &Value) -> (OutUsage, Usage) {
         get("cache_read_input_tokens"),
         get("cache_creation_input_tokens"),
     );
-    let prompt = input + read;
+    let prompt = input.saturating_add(read);
     let out = OutUsage {
         prompt_tokens: prompt,
         completion_tokens: output,
-        total_tokens: prompt + output,
+        total_tokens: prompt.saturating_add(output),
         prompt_tokens_details: CachedTokens {
             cached_tokens: read,
         },
         cache_read_input_tokens: read,
         cache_creation_input_tokens: created,
     };
-    let u = Usage {
-        prompt_tokens: prompt,
-        completion_tokens: output,
-        total_tokens: prompt + output,
-    };
+    let u = Usage::counted(prompt, output, None);
     (out, u)
 }
 

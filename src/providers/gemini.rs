@@ -364,14 +364,7 @@ fn usage(v: &Value) -> Option<(Value, Usage)> {
             json!({"cached_tokens": cached}),
         );
     }
-    Some((
-        j,
-        Usage {
-            prompt_tokens: prompt,
-            completion_tokens: completion,
-            total_tokens: prompt + completion,
-        },
-    ))
+    Some((j, Usage::counted(prompt, completion, None)))
 }
 
 /// A prompt Gemini refused outright (no candidates): a content-policy error, so

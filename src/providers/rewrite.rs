@@ -41,13 +41,11 @@ struct RawUsage {
 
 fn parse_usage(raw: &RawValue) -> Option<Usage> {
     let u = serde_json::from_str::<RawUsage>(raw.get()).ok()?;
-    Some(Usage {
-        prompt_tokens: u.prompt_tokens,
-        completion_tokens: u.completion_tokens,
-        total_tokens: u
-            .total_tokens
-            .unwrap_or(u.prompt_tokens + u.completion_tokens),
-    })
+    Some(Usage::counted(
+        u.prompt_tokens,
+        u.completion_tokens,
+        u.total_tokens,
+    ))
 }
 
 /// Where the top-level `model` value sits in `body` (byte range, quotes included), and the

@@ -74,7 +74,8 @@ impl ChunkHead {
 
 /// OpenAI usage from counts.
 pub fn usage_json(prompt: u64, completion: u64) -> Value {
-    json!({"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion})
+    json!({"prompt_tokens": prompt, "completion_tokens": completion,
+           "total_tokens": prompt.saturating_add(completion)})
 }
 
 /// A `chat.completion` from its parts.

@@ -19,6 +19,8 @@ pub const MAX_RETRY_BACKOFF: Seconds = Seconds::whole(3_600);
 pub const MAX_CACHE_TTL: Seconds = Seconds::MAX;
 /// Every retry count (body `num_retries`, `x-litellm-num-retries`, config, retry policies).
 pub const MAX_RETRIES: u32 = 20;
+/// `max_fallbacks`: how many fallback groups one request may walk through.
+pub const MAX_FALLBACKS: u32 = 20;
 /// `general_settings.max_request_size_mb` may not go above this.
 pub const MAX_REQUEST_SIZE_MB: u32 = 1024;
 

@@ -2,7 +2,7 @@
 
 use switchyard_actors::seconds::Seconds;
 
-use super::limits::{MAX_COOLDOWN, MAX_RETRIES, MAX_RETRY_BACKOFF};
+use super::limits::{MAX_COOLDOWN, MAX_FALLBACKS, MAX_RETRIES, MAX_RETRY_BACKOFF};
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
@@ -316,7 +316,9 @@ pub fn router_spec(
         names,
         notes,
     )?);
-    spec.max_fallbacks = either("max_fallbacks").u32()?.unwrap_or(5);
+    spec.max_fallbacks = either("max_fallbacks")
+        .u32_at_most(MAX_FALLBACKS)?
+        .unwrap_or(5);
     spec.default_max_parallel_requests = r("default_max_parallel_requests").u32()?;
     Ok(spec)
 }
