@@ -133,46 +133,48 @@ fn mask_key_tokens(text: &str) -> String {
     out
 }
 
-/// `scheme://user:pass@host` becomes `scheme://****@host`.
-fn mask_userinfo(text: &str) -> String {
+/// `text` with the span after every `marker`, up to the first character `stop` accepts,
+/// replaced by what `mask` makes of it.
+fn mask_after(
+    text: &str,
+    marker: &str,
+    stop: impl Fn(char) -> bool,
+    mask: impl Fn(&str) -> String,
+) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(at) = rest.find("://") {
-        let (before, from) = rest.split_at(at + 3);
+    while let Some(at) = rest.find(marker) {
+        let (before, from) = rest.split_at(at + marker.len());
         out.push_str(before);
-        let authority_end = from
-            .find(|c: char| c == '/' || c == '?' || c == '#' || c.is_whitespace() || c == '"')
-            .unwrap_or(from.len());
-        let (authority, after) = from.split_at(authority_end);
-        match authority.rsplit_once('@') {
-            Some((_, host)) => {
-                out.push_str("****@");
-                out.push_str(host);
-            }
-            None => out.push_str(authority),
-        }
+        let (span, after) = from.split_at(from.find(&stop).unwrap_or(from.len()));
+        out.push_str(&mask(span));
         rest = after;
     }
     out.push_str(rest);
     out
 }
 
+/// `scheme://user:pass@host` becomes `scheme://****@host`.
+fn mask_userinfo(text: &str) -> String {
+    let stop = |c: char| matches!(c, '/' | '?' | '#' | '"') || c.is_whitespace();
+    mask_after(text, "://", stop, |authority| {
+        match authority.rsplit_once('@') {
+            Some((_, host)) => format!("****@{host}"),
+            None => authority.to_string(),
+        }
+    })
+}
+
 /// `?key=AIza...` / `&api_key=...` query values (Gemini takes its key in the URL).
 fn mask_key_params(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find("key=") {
-        let (before, from) = rest.split_at(at + 4);
-        out.push_str(before);
-        let end = from
-            .find(|c: char| c == '&' || c == '#' || c.is_whitespace() || c == '"' || c == '\'')
-            .unwrap_or(from.len());
-        let (value, after) = from.split_at(end);
-        out.push_str(if value.is_empty() { "" } else { "****" });
-        rest = after;
-    }
-    out.push_str(rest);
-    out
+    let stop = |c: char| matches!(c, '&' | '#' | '"' | '\'') || c.is_whitespace();
+    mask_after(text, "key=", stop, |value| {
+        if value.is_empty() {
+            String::new()
+        } else {
+            "****".to_string()
+        }
+    })
 }
 
 /// Constant-time comparison, so the master key cannot be guessed byte by byte from timings.

@@ -1,17 +1,8 @@
 //! The response cache against a real redis-server (and the in-process LRU): keys, TTLs,
 //! per-request controls, streams, embeddings, two instances sharing Redis, Redis outages.
 
-// Test harness code: a panic here fails the test, which is what it is for.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::string_slice,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::cast_possible_wrap
-)]
+// Harness code in this test crate: a panic fails the test, which is what it is for.
+#![allow(clippy::indexing_slicing)]
 
 mod common;
 

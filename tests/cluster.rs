@@ -1,18 +1,6 @@
 //! The cluster as users deploy it: the repository's nginx.conf in front of two gateway
 //! instances sharing one redis-server, all real processes on loopback.
 
-// Test harness code: a panic here fails the test, which is what it is for.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::string_slice,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::cast_possible_wrap
-)]
-
 mod common;
 
 use std::collections::HashSet;

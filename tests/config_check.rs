@@ -1,16 +1,7 @@
 //! `switchyard check-config`: every realistic config loads; invalid ones fail naming the field.
 
-// Test harness code: a panic here fails the test, which is what it is for.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::string_slice,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::cast_possible_wrap
-)]
+// Harness code in this test crate: a panic fails the test, which is what it is for.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,18 +1,6 @@
 //! Router semantics against scripted upstreams: retries, retry_policy classes, cooldowns,
 //! weights, rpm limits, fallbacks, context-window fallbacks.
 
-// Test harness code: a panic here fails the test, which is what it is for.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::string_slice,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::cast_possible_wrap
-)]
-
 mod common;
 
 use std::time::{Duration, Instant};

@@ -3,16 +3,13 @@
 //! fetches for Gemini; keys and URL passwords an upstream or a config could leak; slow,
 //! incomplete and oversized HTTP input; request bodies held at once; work a client abandons.
 
-// Test harness code: a panic here fails the test, which is what it is for.
+// Harness code in this test crate: a panic fails the test, which is what it is for.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing,
-    clippy::string_slice,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::cast_possible_wrap
+    clippy::string_slice
 )]
 
 mod common;

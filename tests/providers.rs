@@ -2,17 +2,8 @@
 //! format: what goes upstream, what the OpenAI client gets back (plain, streamed, tool calls),
 //! and provider errors driving retries, cooldowns and fallbacks.
 
-// Test harness code: a panic here fails the test, which is what it is for.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::string_slice,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::cast_possible_wrap
-)]
+// Harness code in this test crate: a panic fails the test, which is what it is for.
+#![allow(clippy::indexing_slicing)]
 
 mod common;
 

@@ -2,16 +2,11 @@
 //! on one holds on the other, an rpm limit holds across both, and without Redis each instance
 //! keeps its own state.
 
-// Test harness code: a panic here fails the test, which is what it is for.
+// Harness code in this test crate: a panic fails the test, which is what it is for.
 #![allow(
     clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
     clippy::indexing_slicing,
-    clippy::string_slice,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::cast_possible_wrap
+    clippy::cast_possible_truncation
 )]
 
 mod common;
