@@ -196,7 +196,11 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
     let instance_id = opts.instance_id.clone();
     let header_timeout = state.config.limits.client_header_timeout.duration();
     let allow_private_hosts = state.config.limits.images.allow_private_hosts.clone();
-    let server = actix_server::Server::build()
+    let builder = actix_server::Server::build();
+    // On stop, idle kept-alive connections are closed at once (as actix-web's HttpServer does):
+    // the process exits when the last in-flight request ends, not at the grace deadline.
+    let idle_close = builder.graceful_shutdown_signal();
+    let server = builder
         .workers(opts.workers)
         .backlog(2048)
         // Streams still open at the end of the grace period are cut with an error event
@@ -225,7 +229,12 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
                 .default_service(web::to(http::not_found))
                 .into_factory()
                 .map_err(|err: actix_web::Error| err.error_response());
+            let idle_close = idle_close.clone();
             let h1 = HttpService::build()
+                .graceful_shutdown_signal(move || {
+                    let signal = idle_close.clone();
+                    async move { signal.notified().await }
+                })
                 .keep_alive(KeepAlive::Timeout(Duration::from_secs(5)))
                 // nginx's client_header_timeout: a client trickling its headers is cut off.
                 .client_request_timeout(header_timeout)
