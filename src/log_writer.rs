@@ -80,9 +80,12 @@ fn flusher() {
 /// The masking step for logs, on this thread rather than the request path: a line that
 /// quotes an upstream error or a URL never shows a key.
 fn redact_batch(batch: Vec<u8>) -> Vec<u8> {
-    let masked = match crate::secret::redact(&String::from_utf8_lossy(&batch)) {
-        std::borrow::Cow::Owned(masked) => Some(masked),
-        std::borrow::Cow::Borrowed(_) => None,
+    let masked = match std::str::from_utf8(&batch) {
+        Ok(text) => match crate::secret::redact(text) {
+            std::borrow::Cow::Owned(masked) => Some(masked),
+            std::borrow::Cow::Borrowed(_) => None,
+        },
+        Err(_) => Some(crate::secret::redact(&String::from_utf8_lossy(&batch)).into_owned()),
     };
     masked.map_or(batch, String::into_bytes)
 }

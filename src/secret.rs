@@ -6,6 +6,8 @@
 use std::borrow::Cow;
 use std::sync::{Arc, RwLock};
 
+use memchr::memmem;
+
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
@@ -53,24 +55,55 @@ impl std::fmt::Display for Secret {
 /// message would hide more than it protects.
 const MIN_MASKED_LEN: usize = 8;
 
-/// Every secret of the loaded config (keys, Redis passwords, passwords in URLs), longest first
-/// so a key that contains another is masked whole. Replaced when a config is loaded; only read
-/// on error paths and by the log writer's thread.
-static KNOWN: RwLock<Option<Arc<Vec<String>>>> = RwLock::new(None);
+/// What `redact` looks for, with its searchers built once per loaded config: the known
+/// secrets (longest first, so a key that contains another is masked whole) and the markers of
+/// key-shaped text. Log lines pass through here, so the common case (nothing found) must cost
+/// a few SIMD scans, not a parse.
+struct Redactor {
+    secrets: Vec<(String, memmem::Finder<'static>)>,
+    markers: [memmem::Finder<'static>; 5],
+}
+
+impl Redactor {
+    fn new(mut secrets: Vec<String>) -> Self {
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.dedup();
+        Self {
+            secrets: secrets
+                .into_iter()
+                .map(|s| {
+                    let finder = memmem::Finder::new(s.as_bytes()).into_owned();
+                    (s, finder)
+                })
+                .collect(),
+            markers: ["sk-", "AIza", "://", "key=", "@"]
+                .map(|m| memmem::Finder::new(m).into_owned()),
+        }
+    }
+
+    fn has(&self, text: &str, marker: usize) -> bool {
+        self.markers
+            .get(marker)
+            .is_some_and(|f| f.find(text.as_bytes()).is_some())
+    }
+}
+
+/// The loaded config's redactor. Replaced when a config is loaded; read on error paths and by
+/// the log writer's thread.
+static REDACTOR: RwLock<Option<Arc<Redactor>>> = RwLock::new(None);
 
 /// Makes `redact` mask these values (and forget the previous config's).
 pub fn register(secrets: impl IntoIterator<Item = String>) {
-    let mut list: Vec<String> = secrets
+    let list: Vec<String> = secrets
         .into_iter()
         .filter(|s| s.len() >= MIN_MASKED_LEN)
         .collect();
-    list.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    list.dedup();
-    *KNOWN.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(list));
+    *REDACTOR.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(Redactor::new(list)));
 }
 
-fn known() -> Option<Arc<Vec<String>>> {
-    KNOWN.read().unwrap_or_else(|p| p.into_inner()).clone()
+fn redactor() -> Arc<Redactor> {
+    let current = REDACTOR.read().unwrap_or_else(|p| p.into_inner()).clone();
+    current.unwrap_or_else(|| Arc::new(Redactor::new(Vec::new())))
 }
 
 /// The password in a URL's `user:password@`, if any.
@@ -87,21 +120,20 @@ pub fn url_password(url: &str) -> Option<&str> {
 /// `text` with every known secret, every key-shaped token (`sk-...`, Google `AIza...`), every
 /// URL userinfo and every `key=` query value masked. Borrowed when there was nothing to mask.
 pub fn redact(text: &str) -> Cow<'_, str> {
+    let r = redactor();
     let mut out = Cow::Borrowed(text);
-    if let Some(list) = known() {
-        for secret in list.iter() {
-            if out.contains(secret.as_str()) {
-                out = Cow::Owned(out.replace(secret.as_str(), &mask(secret)));
-            }
+    for (secret, finder) in &r.secrets {
+        if finder.find(out.as_bytes()).is_some() {
+            out = Cow::Owned(out.replace(secret.as_str(), &mask(secret)));
         }
     }
-    if out.contains("sk-") || out.contains("AIza") {
+    if r.has(&out, 0) || r.has(&out, 1) {
         out = Cow::Owned(mask_key_tokens(&out));
     }
-    if out.contains("://") && out.contains('@') {
+    if r.has(&out, 2) && r.has(&out, 4) {
         out = Cow::Owned(mask_userinfo(&out));
     }
-    if out.contains("key=") {
+    if r.has(&out, 3) {
         out = Cow::Owned(mask_key_params(&out));
     }
     out

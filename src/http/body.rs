@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use actix_web::{web, HttpRequest};
 use bytes::{Bytes, BytesMut};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 
 use crate::error::GatewayError;
 use crate::settings::GatewayConfig;
@@ -93,14 +93,27 @@ pub async fn read_body(
         BodyBudget::grow(&mut permit, n, budget_limit)?;
     }
     let idle = cfg.limits.client_body_timeout.duration();
-    let deadline = tokio::time::Instant::now() + idle.saturating_mul(TOTAL_TIMEOUTS);
+    // The total bound starts at the first wait: most bodies never wait.
+    let mut deadline = None;
     let mut body = BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
     loop {
-        let wait = idle.min(deadline.saturating_duration_since(tokio::time::Instant::now()));
-        let next = match tokio::time::timeout(wait, payload.next()).await {
-            Err(_) => return Err(body_timeout(idle)),
-            Ok(None) => break,
-            Ok(Some(chunk)) => chunk,
+        // Most bodies are already in the first read: no timer for a piece that is there.
+        let ready = payload.next().now_or_never();
+        let next = match ready {
+            Some(item) => item,
+            None => {
+                let now = tokio::time::Instant::now();
+                let until =
+                    *deadline.get_or_insert_with(|| now + idle.saturating_mul(TOTAL_TIMEOUTS));
+                let wait = idle.min(until.saturating_duration_since(now));
+                match tokio::time::timeout(wait, payload.next()).await {
+                    Err(_) => return Err(body_timeout(idle)),
+                    Ok(item) => item,
+                }
+            }
+        };
+        let Some(next) = next else {
+            break;
         };
         let chunk =
             next.map_err(|e| GatewayError::InvalidJson(format!("could not read the body: {e}")))?;

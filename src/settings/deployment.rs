@@ -90,26 +90,27 @@ pub struct Deployment {
     pub health_check_max_tokens: Option<u64>,
     pub health_check_timeout: Option<Seconds>,
     pub spec: DeploymentSpec,
+    public_base: String,
+}
+
+/// `base` without query string, fragment or userinfo.
+fn public_base(base: &str) -> String {
+    let base = base.split(['?', '#']).next().unwrap_or("");
+    match base.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            format!("{scheme}://{host}{path}")
+        }
+        None => base.to_string(),
+    }
 }
 
 impl Deployment {
     /// The api_base users see in headers, /model/info, /health and check-config: no query
-    /// string, no `user:password@`.
-    pub fn public_api_base(&self) -> String {
-        let base = self
-            .api_base
-            .as_deref()
-            .or(self.provider.default_api_base())
-            .unwrap_or("");
-        let base = base.split(['?', '#']).next().unwrap_or("");
-        match base.split_once("://") {
-            Some((scheme, rest)) => {
-                let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-                let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-                format!("{scheme}://{host}{path}")
-            }
-            None => base.to_string(),
-        }
+    /// string, no `user:password@` (built once at load: every answer carries it).
+    pub fn public_api_base(&self) -> &str {
+        &self.public_base
     }
 
     pub fn is_embedding(&self) -> bool {
@@ -299,13 +300,21 @@ pub fn parse_deployment(node: Node, group: GroupIdx, notes: &mut Notes) -> Resul
             .non_negative()?
             .or(i("output_cost_per_token").non_negative()?),
     };
+    let api_base = api_base.map(|b| b.trim_end_matches('/').to_string());
+    let public_base = public_base(
+        api_base
+            .as_deref()
+            .or(provider.default_api_base())
+            .unwrap_or(""),
+    );
     Ok(Deployment {
+        public_base,
         id,
         group_name,
         provider,
         upstream_model,
         model,
-        api_base: api_base.map(|b| b.trim_end_matches('/').to_string()),
+        api_base,
         api_key: p("api_key")
             .string()?
             .filter(|k| !k.is_empty())

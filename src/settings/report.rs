@@ -36,7 +36,7 @@ pub fn render(cfg: &GatewayConfig) -> String {
                 d.model,
                 d.provider.name(),
                 if d.public_api_base().is_empty() {
-                    "-".into()
+                    "-"
                 } else {
                     d.public_api_base()
                 },
