@@ -1,32 +1,100 @@
-//! The HTTP/1 listener. actix-http answers a request it cannot parse (400), one whose headers
-//! are too large (431) or arrive too slowly (408) itself, before any application code runs, and
-//! with an empty body; an OpenAI client then sees an error it cannot read. Each connection's
-//! socket is wrapped so that exactly those answers are rewritten with an OpenAI-style JSON
-//! body. The gateway's own 400s always carry a body, so an empty-bodied 400/408/431 can only
-//! come from the HTTP layer.
+//! The HTTP/1 listener's view of one client connection, for what actix-http does not do itself:
+//! - It answers a request it cannot parse (400), one whose headers are too large (431) or
+//!   arrive too slowly (408) before any application code runs, with an empty body; an OpenAI
+//!   client then sees an error it cannot read. Exactly those answers are rewritten with an
+//!   OpenAI-style JSON body (the gateway's own 400s always carry a body, so an empty-bodied
+//!   400/408/431 can only come from the HTTP layer).
+//! - Its header timeout covers only the first request of a connection: the next request's
+//!   headers on a kept-alive connection could trickle in a byte at a time forever. Every
+//!   request's headers must arrive within `client_header_timeout_seconds` of their first byte
+//!   (nginx's `client_header_timeout`), or the connection is closed. A head that arrives in one
+//!   read, as almost all do, costs one substring scan and no timer.
 
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
+use std::time::Duration;
 
+use memchr::memmem;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Sleep;
 
-/// A connection whose HTTP-layer error answers get a JSON body.
-pub struct JsonErrors<T> {
+/// Where the connection is in the request it is reading.
+enum Reading {
+    /// The next bytes start a request head (connection start, or an answer was written).
+    Start,
+    /// Part of a head has arrived; it must be whole before the timer fires. `tail` holds the
+    /// last bytes seen, so an end of head split across reads is still found.
+    InHead {
+        timer: Pin<Box<Sleep>>,
+        tail: [u8; 3],
+    },
+    /// The head is whole: body bytes (bounded by the handler's own timeouts) or a pipelined
+    /// request follow.
+    PastHead,
+}
+
+/// A client connection: JSON bodies for HTTP-layer errors, and a head timeout for every request.
+pub struct ClientConn<T> {
     io: T,
     /// A rewritten answer still to be written, and how much of it is out.
     pending: Vec<u8>,
     sent: usize,
+    reading: Reading,
+    head_timeout: Duration,
 }
 
-impl<T> JsonErrors<T> {
-    pub fn new(io: T) -> Self {
+impl<T> ClientConn<T> {
+    pub fn new(io: T, head_timeout: Duration) -> Self {
         Self {
             io,
             pending: Vec::new(),
             sent: 0,
+            reading: Reading::Start,
+            head_timeout,
         }
     }
+
+    /// Follows the request head through newly read bytes.
+    fn saw(&mut self, new: &[u8]) {
+        const END: &[u8] = b"\r\n\r\n";
+        match &mut self.reading {
+            Reading::PastHead => {}
+            Reading::Start => {
+                if memmem::find(new, END).is_some() {
+                    self.reading = Reading::PastHead;
+                } else {
+                    self.reading = Reading::InHead {
+                        timer: Box::pin(tokio::time::sleep(self.head_timeout)),
+                        tail: last3(&[0, 0, 0], new),
+                    };
+                }
+            }
+            Reading::InHead { tail, .. } => {
+                // An end of head may straddle the previous read and this one.
+                let edge: Vec<u8> = tail.iter().chain(new.iter().take(3)).copied().collect();
+                if memmem::find(new, END).is_some() || memmem::find(&edge, END).is_some() {
+                    self.reading = Reading::PastHead;
+                } else {
+                    *tail = last3(tail, new);
+                }
+            }
+        }
+    }
+}
+
+/// The last three bytes of `prev` followed by `new`.
+fn last3(prev: &[u8; 3], new: &[u8]) -> [u8; 3] {
+    let mut all = [0u8; 3];
+    let joined = prev.iter().chain(new.iter());
+    let n = 3 + new.len();
+    for (i, b) in joined.skip(n.saturating_sub(3)).enumerate() {
+        if let Some(slot) = all.get_mut(i) {
+            *slot = *b;
+        }
+    }
+    all
 }
 
 /// The JSON answer for an empty-bodied 400, 408 or 431 head at the start of `buf`, and the
@@ -75,7 +143,7 @@ fn rewrite(buf: &[u8]) -> Option<(Vec<u8>, usize)> {
     Some((out, end))
 }
 
-impl<T: AsyncWrite + Unpin> JsonErrors<T> {
+impl<T: AsyncWrite + Unpin> ClientConn<T> {
     fn drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while let Some(rest) = self.pending.get(self.sent..).filter(|r| !r.is_empty()) {
             let n = ready!(Pin::new(&mut self.io).poll_write(cx, rest))?;
@@ -90,23 +158,45 @@ impl<T: AsyncWrite + Unpin> JsonErrors<T> {
     }
 }
 
-impl<T: AsyncRead + Unpin> AsyncRead for JsonErrors<T> {
+impl<T: AsyncRead + Unpin> AsyncRead for ClientConn<T> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_read(cx, buf)
+        if let Reading::InHead { timer, .. } = &mut self.reading {
+            if timer.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "request headers did not arrive in time",
+                )));
+            }
+        }
+        let before = buf.filled().len();
+        ready!(Pin::new(&mut self.io).poll_read(cx, buf))?;
+        let new = buf.filled().get(before..).unwrap_or_default();
+        if !new.is_empty() && !matches!(self.reading, Reading::PastHead) {
+            self.saw(new);
+            if let Reading::InHead { timer, .. } = &mut self.reading {
+                // Registers the waker: silence after a partial head still ends in a timeout.
+                let _ = timer.as_mut().poll(cx);
+            }
+        }
+        Poll::Ready(Ok(()))
     }
 }
 
-impl<T: AsyncWrite + Unpin> AsyncWrite for JsonErrors<T> {
+impl<T: AsyncWrite + Unpin> AsyncWrite for ClientConn<T> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         ready!(self.drain(cx))?;
+        // An answer's head (not a `100 Continue`): the next bytes read start a new request.
+        if buf.starts_with(b"HTTP/1.1 ") && buf.get(9) != Some(&b'1') {
+            self.reading = Reading::Start;
+        }
         // Cheap test first: every answer passes through here.
         if buf.get(..10) == Some(b"HTTP/1.1 4") {
             if let Some((answer, head_len)) = rewrite(buf) {
@@ -134,6 +224,54 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for JsonErrors<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn read_some<T: AsyncRead + Unpin>(conn: &mut ClientConn<T>) -> io::Result<usize> {
+        let mut buf = [0u8; 256];
+        conn.read(&mut buf).await
+    }
+
+    #[actix_rt::test]
+    async fn a_head_that_stops_halfway_times_out_on_every_request() {
+        let (mut client, server) = tokio::io::duplex(4096);
+        let mut conn = ClientConn::new(server, Duration::from_millis(100));
+        // A whole head, then a slow body: the body is not the head timeout's business.
+        client
+            .write_all(b"POST / HTTP/1.1\r\nHost: x\r\n\r\n{")
+            .await
+            .unwrap();
+        read_some(&mut conn).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        client.write_all(b"}").await.unwrap();
+        assert_eq!(read_some(&mut conn).await.unwrap(), 1);
+        // The answer goes out; the next request's head arrives in pieces, then stops.
+        conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+            .await
+            .unwrap();
+        client.write_all(b"GET / HTTP/1.1\r").await.unwrap();
+        read_some(&mut conn).await.unwrap();
+        client.write_all(b"\nHost: x\r\n").await.unwrap();
+        read_some(&mut conn).await.unwrap();
+        let silent = tokio::time::timeout(Duration::from_secs(5), read_some(&mut conn)).await;
+        let err = silent.expect("the timer fired").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    }
+
+    #[actix_rt::test]
+    async fn a_head_split_across_reads_completes() {
+        let (mut client, server) = tokio::io::duplex(4096);
+        let mut conn = ClientConn::new(server, Duration::from_millis(100));
+        for piece in [&b"GET / HTTP/1.1\r\nHost: x\r"[..], b"\n", b"\r", b"\n"] {
+            client.write_all(piece).await.unwrap();
+            read_some(&mut conn).await.unwrap();
+        }
+        assert!(matches!(conn.reading, Reading::PastHead));
+        // A continue is not an answer: what follows is still the same request's body.
+        conn.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+            .await
+            .unwrap();
+        assert!(matches!(conn.reading, Reading::PastHead));
+    }
 
     #[test]
     fn only_empty_http_layer_errors_are_rewritten() {

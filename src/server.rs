@@ -20,7 +20,7 @@ use switchyard_actors::supervisor::Supervisor;
 
 use crate::cache::{SharedCache, WorkerCache};
 use crate::http;
-use crate::listener::JsonErrors;
+use crate::listener::ClientConn;
 use crate::settings::GatewayConfig;
 use crate::shared_state::sync::{Track, Tracked};
 use crate::shared_state::{SharedState, WorkerShared};
@@ -244,9 +244,9 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
                 // Half-closing before the answer is not a thing HTTP clients do.
                 .h1_allow_half_closed(false)
                 .h1(map_config(app, |_| AppConfig::default()));
-            fn_service(|io: actix_web::rt::net::TcpStream| async move {
+            fn_service(move |io: actix_web::rt::net::TcpStream| async move {
                 let peer = io.peer_addr().ok();
-                Ok::<_, DispatchError>((JsonErrors::new(io), peer))
+                Ok::<_, DispatchError>((ClientConn::new(io, header_timeout), peer))
             })
             .and_then(h1)
         })?

@@ -1097,6 +1097,42 @@ fn headers_that_never_finish_get_a_408_with_a_json_body() {
 }
 
 #[test]
+fn a_later_request_whose_headers_never_finish_closes_the_connection() {
+    let mock = MockUpstream::start();
+    let gw = gpt_gateway(
+        &mock,
+        "switchyard_settings:\n  client_header_timeout_seconds: 1\n",
+    );
+    let mut s = connect(gw.port);
+    // The first request is whole and answered: the connection is kept alive.
+    s.write_all(b"GET /health/liveliness HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let r = read_response(&mut s, Duration::from_secs(5)).expect("the first answer");
+    assert_eq!(r.status, 200, "{}", r.body);
+    // The second one's head starts and then trickles: actix-http's own timeout is spent.
+    let started = Instant::now();
+    s.write_all(b"GET /health/liveliness HTTP/1.1\r\n").unwrap();
+    let mut closed = false;
+    for _ in 0..40 {
+        std::thread::sleep(Duration::from_millis(200));
+        if s.write_all(b"X").is_err() || closed_within(&mut s, Duration::from_millis(50)) {
+            closed = true;
+            break;
+        }
+    }
+    assert!(
+        closed,
+        "a trickled head kept the connection open for {:?}",
+        started.elapsed()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
 fn http_layer_errors_have_openai_json_bodies() {
     let mock = MockUpstream::start();
     let gw = gpt_gateway(&mock, "");
