@@ -148,10 +148,15 @@ fn mask_key_tokens(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find(|c: char| is_token_char(c)) {
-        let (before, from) = rest.split_at(at);
+        let Some((before, from)) = rest.split_at_checked(at) else {
+            break;
+        };
         out.push_str(before);
         let end = from.find(|c: char| !is_token_char(c)).unwrap_or(from.len());
-        let (token, after) = from.split_at(end);
+        let Some((token, after)) = from.split_at_checked(end) else {
+            rest = from;
+            break;
+        };
         let looks_like_key = (token.starts_with("sk-") && token.len() >= 20)
             || (token.starts_with("AIza") && token.len() >= 30);
         if looks_like_key {
@@ -176,9 +181,15 @@ fn mask_after(
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find(marker) {
-        let (before, from) = rest.split_at(at + marker.len());
+        let Some((before, from)) = rest.split_at_checked(at + marker.len()) else {
+            break;
+        };
         out.push_str(before);
-        let (span, after) = from.split_at(from.find(&stop).unwrap_or(from.len()));
+        let Some((span, after)) = from.split_at_checked(from.find(&stop).unwrap_or(from.len()))
+        else {
+            rest = from;
+            break;
+        };
         out.push_str(&mask(span));
         rest = after;
     }

@@ -442,6 +442,10 @@ impl Planner {
                     now_ms,
                     self.router.lowest_latency_buffer,
                 );
+                if i >= pool.len() {
+                    break;
+                }
+                #[allow(clippy::disallowed_methods)] // in range: checked just above
                 let d = pool.swap_remove(i);
                 let Some(gate) = d.of(gates) else { continue };
                 match gate.try_admit(now_ms) {

@@ -63,11 +63,11 @@ fn weighted_shuffle(candidates: &[Candidate]) -> usize {
     } else if let Some(w) = capacity_weights(candidates, |s| s.tpm) {
         w
     } else {
-        return fastrand::usize(..candidates.len());
+        return fastrand::usize(..candidates.len().max(1));
     };
     let total: f64 = weights.iter().sum();
     if total <= 0.0 {
-        return fastrand::usize(..candidates.len());
+        return fastrand::usize(..candidates.len().max(1));
     }
     let mut point = fastrand::f64() * total;
     for (i, w) in weights.iter().enumerate() {
@@ -76,7 +76,7 @@ fn weighted_shuffle(candidates: &[Candidate]) -> usize {
         }
         point -= w;
     }
-    weights.len() - 1
+    weights.len().saturating_sub(1)
 }
 
 fn capacity_weights(

@@ -70,7 +70,7 @@ impl Stored<'_> {
 /// Reads the text up to `end` as a `T`; the rest after `end`.
 fn field<T: std::str::FromStr>(b: &[u8], end: u8) -> Option<(T, &[u8])> {
     let at = b.iter().position(|&c| c == end)?;
-    let (text, rest) = b.split_at(at);
+    let (text, rest) = b.split_at_checked(at)?;
     let x = std::str::from_utf8(text).ok()?.parse().ok()?;
     Some((x, rest.get(1..)?))
 }

@@ -256,6 +256,7 @@ pub fn request_body(
     }
     if messages.first().is_some_and(|m| m["role"] == "assistant") {
         // The Messages API must start with a user turn.
+        #[allow(clippy::disallowed_methods)] // index 0 is always in range
         messages.insert(
             0,
             json!({"role": "user", "content": [{"type": "text", "text": "."}]}),

@@ -3,6 +3,8 @@
 //! contain (`expect`, compared as a subset), what it must not (`absent`), or the error it must
 //! raise. Shapes follow the providers' public API references.
 
+#![allow(clippy::disallowed_methods)]
+
 use std::path::PathBuf;
 
 use serde_json::{Map, Value};

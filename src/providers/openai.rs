@@ -392,6 +392,7 @@ pub fn timeout_error(d: &Deployment, seconds: Seconds) -> AttemptError {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
     use crate::settings::GatewayConfig;

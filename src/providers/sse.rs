@@ -33,7 +33,9 @@ impl SseDecoder {
     /// Feeds bytes; completed events are appended to `out`.
     pub fn push(&mut self, mut bytes: &[u8], out: &mut Vec<SseEvent>) -> Result<(), EventTooLarge> {
         while let Some(pos) = bytes.iter().position(|b| *b == b'\n') {
-            let (line, rest) = bytes.split_at(pos);
+            let Some((line, rest)) = bytes.split_at_checked(pos) else {
+                break;
+            };
             self.line.extend_from_slice(line);
             bytes = rest.get(1..).unwrap_or_default();
             let mut line = std::mem::take(&mut self.line);

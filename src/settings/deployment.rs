@@ -7,7 +7,7 @@ use switchyard_actors::seconds::Seconds;
 use switchyard_actors::spec::DeploymentSpec;
 use switchyard_actors::GroupIdx;
 
-use super::limits::{MAX_COOLDOWN, MAX_RETRIES, MAX_TIMEOUT};
+use super::limits::{MAX_COOLDOWN, MAX_RETRIES, MAX_TIMEOUT, MAX_WEIGHT};
 use super::notes::Notes;
 use super::router::allowed_fails_policy;
 use super::value::{as_map, err, Field, Node, Result};
@@ -98,7 +98,9 @@ fn public_base(base: &str) -> String {
     let base = base.split(['?', '#']).next().unwrap_or("");
     match base.split_once("://") {
         Some((scheme, rest)) => {
-            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let (authority, path) = rest
+                .split_at_checked(rest.find('/').unwrap_or(rest.len()))
+                .unwrap_or((rest, ""));
             let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
             format!("{scheme}://{host}{path}")
         }
@@ -281,7 +283,15 @@ pub fn parse_deployment(node: Node, group: GroupIdx, notes: &mut Notes) -> Resul
     let spec = DeploymentSpec {
         id: id.clone(),
         group,
-        weight: p("weight").non_negative()?,
+        weight: match p("weight").non_negative()? {
+            Some(w) if w > MAX_WEIGHT => {
+                return err(
+                    &p("weight").path,
+                    format!("{w} is more than the limit of {MAX_WEIGHT}"),
+                )
+            }
+            w => w,
+        },
         rpm: p("rpm").u64()?.or(i("rpm").u64()?),
         tpm: p("tpm").u64()?.or(i("tpm").u64()?),
         order: p("order").i64()?.or(i("order").i64()?),

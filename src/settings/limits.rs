@@ -19,6 +19,9 @@ pub const MAX_RETRY_BACKOFF: Seconds = Seconds::whole(3_600);
 pub const MAX_CACHE_TTL: Seconds = Seconds::MAX;
 /// Every retry count (body `num_retries`, `x-litellm-num-retries`, config, retry policies).
 pub const MAX_RETRIES: u32 = 20;
+/// `weight` of a deployment (simple-shuffle): weights are relative, so a bound costs nothing and
+/// keeps their sum finite.
+pub const MAX_WEIGHT: f64 = 1e9;
 /// `max_fallbacks`: how many fallback groups one request may walk through.
 pub const MAX_FALLBACKS: u32 = 20;
 /// `general_settings.max_request_size_mb` may not go above this.

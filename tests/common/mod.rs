@@ -9,7 +9,8 @@
     clippy::string_slice,
     clippy::cast_possible_truncation,
     clippy::cast_sign_loss,
-    clippy::cast_possible_wrap
+    clippy::cast_possible_wrap,
+    clippy::disallowed_methods
 )]
 
 pub mod gateway;
