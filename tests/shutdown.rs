@@ -1,5 +1,8 @@
 //! SIGTERM: stop accepting, let in-flight streams finish, exit 0.
 
+// Harness code in this test crate: a panic fails the test, which is what it is for.
+#![allow(clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;
@@ -8,29 +11,40 @@ use common::gateway::Gateway;
 use common::mock::{MockUpstream, Reply};
 use serde_json::json;
 
-#[test]
-fn sigterm_drains_in_flight_streams_then_exits_zero() {
+/// A gateway with `--grace-period grace`, an upstream streaming `pieces` chunks `delay_ms`
+/// apart, a stream opened through it and its first chunk read; then SIGTERM.
+fn stream_then_sigterm(
+    pieces: usize,
+    delay_ms: u64,
+    grace: &str,
+) -> (MockUpstream, Gateway, common::gateway::StreamResp, String) {
     let mock = MockUpstream::start();
     mock.set_default(Reply::Stream {
-        chunks: (0..6).map(|i| format!("w{i} ")).collect(),
-        delay_ms: 250,
+        chunks: (0..pieces).map(|i| format!("w{i} ")).collect(),
+        delay_ms,
         cut_after: None,
     });
     let yaml = format!("model_list:\n  - model_name: g\n    litellm_params: {{model: openai/m, api_key: k, api_base: '{}'}}\n", mock.base_url());
-    let mut gw = Gateway::start_with(&yaml, &[], &["--grace-period", "20"]);
+    let gw = Gateway::start_with(&yaml, &[], &["--grace-period", grace]);
     let body =
         json!({"model": "g", "stream": true, "messages": [{"role": "user", "content": "x"}]});
     let mut s = gw.post_stream("/v1/chat/completions", &body, &[]);
     assert_eq!(s.status, 200);
-    let first = s.next_event().expect("first chunk");
+    let first = s.next_event().expect("first chunk").0;
     gw.sigterm();
+    (mock, gw, s, first)
+}
+
+#[test]
+fn sigterm_drains_in_flight_streams_then_exits_zero() {
+    let (_mock, mut gw, mut s, first) = stream_then_sigterm(6, 250, "20");
     std::thread::sleep(Duration::from_millis(300));
     let refused = std::net::TcpStream::connect_timeout(
         &format!("127.0.0.1:{}", gw.port).parse().unwrap(),
         Duration::from_millis(500),
     );
     assert!(refused.is_err(), "no new connections after SIGTERM");
-    let mut rest = vec![first.0];
+    let mut rest = vec![first];
     while let Some((data, _)) = s.next_event() {
         rest.push(data);
     }
@@ -49,22 +63,9 @@ fn sigterm_drains_in_flight_streams_then_exits_zero() {
 
 #[test]
 fn a_stream_still_open_when_the_grace_period_ends_gets_an_error_event() {
-    let mock = MockUpstream::start();
     // Twenty pieces, 500 ms apart: ten seconds, far past a one-second grace period.
-    mock.set_default(Reply::Stream {
-        chunks: (0..20).map(|i| format!("w{i} ")).collect(),
-        delay_ms: 500,
-        cut_after: None,
-    });
-    let yaml = format!("model_list:\n  - model_name: g\n    litellm_params: {{model: openai/m, api_key: k, api_base: '{}'}}\n", mock.base_url());
-    let mut gw = Gateway::start_with(&yaml, &[], &["--grace-period", "1"]);
-    let body =
-        json!({"model": "g", "stream": true, "messages": [{"role": "user", "content": "x"}]});
-    let mut s = gw.post_stream("/v1/chat/completions", &body, &[]);
-    assert_eq!(s.status, 200);
-    let first = s.next_event().expect("first chunk");
-    gw.sigterm();
-    let mut events = vec![first.0];
+    let (_mock, mut gw, mut s, first) = stream_then_sigterm(20, 500, "1");
+    let mut events = vec![first];
     while let Some((data, _)) = s.next_event() {
         events.push(data);
     }
