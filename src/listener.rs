@@ -20,6 +20,9 @@ use memchr::memmem;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
+/// Built once: every request's first read is scanned with it.
+static END_OF_HEAD: std::sync::OnceLock<memmem::Finder<'static>> = std::sync::OnceLock::new();
+
 /// Where the connection is in the request it is reading.
 enum Reading {
     /// The next bytes start a request head (connection start, or an answer was written).
@@ -58,11 +61,11 @@ impl<T> ClientConn<T> {
 
     /// Follows the request head through newly read bytes.
     fn saw(&mut self, new: &[u8]) {
-        const END: &[u8] = b"\r\n\r\n";
+        let end = END_OF_HEAD.get_or_init(|| memmem::Finder::new(b"\r\n\r\n"));
         match &mut self.reading {
             Reading::PastHead => {}
             Reading::Start => {
-                if memmem::find(new, END).is_some() {
+                if end.find(new).is_some() {
                     self.reading = Reading::PastHead;
                 } else {
                     self.reading = Reading::InHead {
@@ -74,7 +77,7 @@ impl<T> ClientConn<T> {
             Reading::InHead { tail, .. } => {
                 // An end of head may straddle the previous read and this one.
                 let edge: Vec<u8> = tail.iter().chain(new.iter().take(3)).copied().collect();
-                if memmem::find(new, END).is_some() || memmem::find(&edge, END).is_some() {
+                if end.find(new).is_some() || end.find(&edge).is_some() {
                     self.reading = Reading::PastHead;
                 } else {
                     *tail = last3(tail, new);
