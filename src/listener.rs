@@ -23,6 +23,10 @@ use tokio::time::Sleep;
 /// Built once: every request's first read is scanned with it.
 static END_OF_HEAD: std::sync::OnceLock<memmem::Finder<'static>> = std::sync::OnceLock::new();
 
+fn end_of_head() -> &'static memmem::Finder<'static> {
+    END_OF_HEAD.get_or_init(|| memmem::Finder::new(b"\r\n\r\n"))
+}
+
 /// Where the connection is in the request it is reading.
 enum Reading {
     /// The next bytes start a request head (connection start, or an answer was written).
@@ -61,7 +65,7 @@ impl<T> ClientConn<T> {
 
     /// Follows the request head through newly read bytes.
     fn saw(&mut self, new: &[u8]) {
-        let end = END_OF_HEAD.get_or_init(|| memmem::Finder::new(b"\r\n\r\n"));
+        let end = end_of_head();
         match &mut self.reading {
             Reading::PastHead => {}
             Reading::Start => {
@@ -122,7 +126,7 @@ fn rewrite(buf: &[u8]) -> Option<(Vec<u8>, usize)> {
         ),
         _ => return None,
     };
-    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let end = end_of_head().find(buf)? + 4;
     let head = std::str::from_utf8(buf.get(..end)?).ok()?;
     let empty = head
         .split("\r\n")

@@ -188,23 +188,7 @@ impl WorkerCache {
             },
             (None, None) => None,
         };
-        let fresh = found.filter(|bytes| match entry::decode(bytes) {
-            Some(e) => plan
-                .max_age
-                .is_none_or(|max| entry::unix_now() - e.timestamp <= max.get()),
-            None => {
-                self.discard(&plan.key, "not a well-formed cache entry");
-                false
-            }
-        });
-        match &fresh {
-            Some(b) => {
-                CacheStats::add(&stats.hits, 1);
-                CacheStats::add(&stats.bytes_read, b.len() as u64);
-            }
-            None => CacheStats::add(&stats.misses, 1),
-        }
-        fresh
+        self.usable(&plan.key, found, plan.max_age)
     }
 
     /// The fresh stored entries for these keys, in order (one round trip with Redis).
@@ -224,26 +208,29 @@ impl WorkerCache {
         found
             .into_iter()
             .zip(keys)
-            .map(|(b, key)| {
-                let fresh = b.filter(|bytes| match entry::decode(bytes) {
-                    Some(e) => {
-                        max_age.is_none_or(|max| entry::unix_now() - e.timestamp <= max.get())
-                    }
-                    None => {
-                        self.discard(key, "not a well-formed cache entry");
-                        false
-                    }
-                });
-                match &fresh {
-                    Some(b) => {
-                        CacheStats::add(&stats.hits, 1);
-                        CacheStats::add(&stats.bytes_read, b.len() as u64);
-                    }
-                    None => CacheStats::add(&stats.misses, 1),
-                }
-                fresh
-            })
+            .map(|(b, key)| self.usable(key, b, max_age))
             .collect()
+    }
+
+    /// A found entry when it is well formed and fresh enough, counted as a hit or a miss; a
+    /// malformed one is discarded.
+    fn usable(&self, key: &str, found: Option<Bytes>, max_age: Option<Seconds>) -> Option<Bytes> {
+        let stats = &self.shared.stats;
+        let fresh = found.filter(|bytes| match entry::decode(bytes) {
+            Some(e) => max_age.is_none_or(|max| entry::unix_now() - e.timestamp <= max.get()),
+            None => {
+                self.discard(key, "not a well-formed cache entry");
+                false
+            }
+        });
+        match &fresh {
+            Some(b) => {
+                CacheStats::add(&stats.hits, 1);
+                CacheStats::add(&stats.bytes_read, b.len() as u64);
+            }
+            None => CacheStats::add(&stats.misses, 1),
+        }
+        fresh
     }
 
     /// Deletes an entry that cannot be used (malformed, foreign, or not replayable), so it is

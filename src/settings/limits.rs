@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use switchyard_actors::seconds::Seconds;
 
 use super::notes::Notes;
-use super::value::{err, Field, Result};
+use super::value::{Field, Result};
 
 /// `timeout`, `request_timeout`, `stream_timeout` and the `x-litellm-*-timeout` headers a client
 /// sends, and every timeout in the config: more than a day is a mistake, not a wish.
@@ -86,13 +86,6 @@ impl Default for Limits {
     }
 }
 
-fn positive(f: &Field<'_>, max: Seconds) -> Result<Option<Seconds>> {
-    match f.seconds(max)? {
-        Some(s) if s.get() <= 0.0 => err(&f.path, "must be greater than 0"),
-        other => Ok(other),
-    }
-}
-
 pub fn limits(root: &Map<String, Value>, notes: &mut Notes) -> Result<Limits> {
     let mut out = Limits::default();
     let Some(section) = Field::of(root, "", "switchyard_settings").map()? else {
@@ -101,13 +94,13 @@ pub fn limits(root: &Map<String, Value>, notes: &mut Notes) -> Result<Limits> {
     let path = "switchyard_settings";
     notes.check_keys(section, path, KEYS, &[]);
     let f = |key: &str| Field::of(section, path, key);
-    if let Some(s) = positive(&f("max_retry_after_seconds"), MAX_COOLDOWN)? {
+    if let Some(s) = f("max_retry_after_seconds").positive_seconds(MAX_COOLDOWN)? {
         out.max_retry_after = s;
     }
-    if let Some(s) = positive(&f("client_header_timeout_seconds"), MAX_TIMEOUT)? {
+    if let Some(s) = f("client_header_timeout_seconds").positive_seconds(MAX_TIMEOUT)? {
         out.client_header_timeout = s;
     }
-    if let Some(s) = positive(&f("client_body_timeout_seconds"), MAX_TIMEOUT)? {
+    if let Some(s) = f("client_body_timeout_seconds").positive_seconds(MAX_TIMEOUT)? {
         out.client_body_timeout = s;
     }
     if let Some(b) = f("max_buffered_request_mb").megabytes(64 * 1024)? {
@@ -124,7 +117,7 @@ pub fn limits(root: &Map<String, Value>, notes: &mut Notes) -> Result<Limits> {
         if let Some(b) = g("max_total_mb").megabytes(1024)? {
             out.images.max_total_bytes = b;
         }
-        if let Some(s) = positive(&g("timeout_seconds"), MAX_TIMEOUT)? {
+        if let Some(s) = g("timeout_seconds").positive_seconds(MAX_TIMEOUT)? {
             out.images.timeout = s;
         }
         if let Some(hosts) = g("allow_private_hosts").strings()? {

@@ -3,7 +3,7 @@
 //! `"6379"`), so every numeric read does too.
 
 use serde_json::{Map, Value};
-use switchyard_actors::seconds::Seconds;
+use switchyard_actors::seconds::{Seconds, SecondsError};
 
 /// A config error: the field path and what is wrong with it.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,9 +108,22 @@ impl<'a> Field<'a> {
     /// A span of seconds in `0..=max` (a timeout of `1e300` or `.inf` is a config error here,
     /// not a panic on the first request).
     pub fn seconds(&self, max: Seconds) -> Result<Option<Seconds>> {
+        self.checked_seconds(max, Seconds::within)
+    }
+
+    /// Like `seconds`, and 0 is refused too (a timeout of 0 s means nothing).
+    pub fn positive_seconds(&self, max: Seconds) -> Result<Option<Seconds>> {
+        self.checked_seconds(max, Seconds::positive_within)
+    }
+
+    fn checked_seconds(
+        &self,
+        max: Seconds,
+        check: fn(f64, Seconds) -> std::result::Result<Seconds, SecondsError>,
+    ) -> Result<Option<Seconds>> {
         match self.f64()? {
             None => Ok(None),
-            Some(x) => Seconds::within(x, max)
+            Some(x) => check(x, max)
                 .map(Some)
                 .or_else(|e| err(&self.path, format!("{x} {}", e.explain(max)))),
         }
