@@ -2,7 +2,8 @@
 
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
-use serde_json::json;
+
+use crate::openai::error_body::ErrorBody;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum GatewayError {
@@ -91,12 +92,14 @@ impl GatewayError {
 
     /// The OpenAI error object: `{"error": {"message", "type", "param", "code"}}`.
     pub fn body(&self) -> serde_json::Value {
-        json!({"error": {
-            "message": crate::secret::redact(&self.to_string()),
-            "type": self.error_type(),
-            "param": self.param(),
-            "code": self.status().as_u16().to_string(),
-        }})
+        let message = self.to_string();
+        ErrorBody::new(
+            &message,
+            self.error_type(),
+            self.param(),
+            self.status().as_u16(),
+        )
+        .to_value()
     }
 
     pub fn response(&self, call_id: &str) -> HttpResponse {

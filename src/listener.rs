@@ -134,19 +134,15 @@ fn rewrite(buf: &[u8]) -> Option<(Vec<u8>, usize)> {
     if !empty {
         return None;
     }
-    let body = serde_json::json!({"error": {
-        "message": message,
-        "type": "invalid_request_error",
-        "param": null,
-        "code": code.to_string(),
-    }})
-    .to_string();
+    let body =
+        crate::openai::error_body::ErrorBody::new(message, "invalid_request_error", None, code)
+            .to_vec();
     let mut out = format!(
         "HTTP/1.1 {code} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
         body.len()
     )
     .into_bytes();
-    out.extend_from_slice(body.as_bytes());
+    out.extend_from_slice(&body);
     Some((out, end))
 }
 

@@ -8,7 +8,9 @@ mod http;
 mod json;
 mod listener;
 mod log_writer;
+mod openai;
 mod outbound_guard;
+mod panics;
 #[cfg(test)]
 mod property_tests;
 mod providers;

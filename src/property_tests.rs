@@ -10,13 +10,12 @@ use serde_json::{json, Map, Number, Value};
 use crate::cache::entry;
 use crate::cache::{control::CacheControl, embeddings, key};
 use crate::http::request::{authorize, parse_object, prepare};
-use crate::providers::anthropic::{self, AnthropicStream};
-use crate::providers::gemini::{self, GeminiStream};
-use crate::providers::openai::{self, Endpoint};
-use crate::providers::rewrite;
+use crate::openai::{rewrite, Endpoint};
+use crate::providers::classify::error_message;
+use crate::providers::contract::{Call, StreamItem, StreamTranslator, UpstreamFailure};
 use crate::providers::sse::{SseDecoder, SseEvent};
-use crate::providers::translate::{StreamItem, StreamTranslator};
 use crate::settings::{Deployment, GatewayConfig};
+use switchyard_actors::seconds::Seconds;
 
 fn number() -> impl Strategy<Value = Value> {
     let special = prop::sample::select(vec![
@@ -153,19 +152,33 @@ general_settings: {master_key: sk-master-0123456789}
     GatewayConfig::from_tree(tree, "property tests").unwrap()
 }
 
-fn deployment(cfg: &GatewayConfig, i: usize) -> &Deployment {
-    &cfg.deployments[i]
+fn call<'a>(
+    d: &'a Deployment,
+    endpoint: Endpoint,
+    body: &'a Map<String, Value>,
+    stream: bool,
+    drop_params: bool,
+) -> Call<'a> {
+    Call {
+        upstream: &d.upstream,
+        endpoint,
+        body,
+        stream,
+        drop_params,
+        answer_model: Some("alias"),
+    }
 }
 
-fn events_of(translator: &mut dyn StreamTranslator, events: &[(Option<String>, String)]) {
+fn events_of(mut translator: Box<dyn StreamTranslator>, events: &[(Option<String>, String)]) {
     let mut out: Vec<StreamItem> = Vec::new();
     for (event, data) in events {
         let ev = SseEvent {
             event: event.clone(),
             data: data.clone(),
         };
-        let _ = translator.event(&ev, &mut out);
+        let _ = translator.event(ev, &mut out);
     }
+    let _ = translator.end(&mut out);
 }
 
 fn provider_event() -> impl Strategy<Value = (Option<String>, String)> {
@@ -206,7 +219,7 @@ proptest! {
             if let Ok(p) = prepare(&cfg, &req, endpoint, map.clone(), "id".into(), std::time::Instant::now()) {
                 if let Some(cache) = &cfg.cache {
                     let shared = crate::cache::SharedCache::start(cache.clone()).unwrap();
-                    let _ = shared.plan("gpt-4o", &p);
+                    let _ = shared.plan("gpt-4o", p.endpoint, &p.body, &p.cache_control);
                 }
             }
         }
@@ -221,32 +234,47 @@ proptest! {
     #[test]
     fn provider_requests_never_panic(body in chat_request(), stream in any::<bool>(), drop in any::<bool>()) {
         let cfg = config();
-        for endpoint in [Endpoint::Chat, Endpoint::Embeddings] {
-            let _ = serde_json::to_vec(&openai::body(deployment(&cfg, 0), endpoint, &body, drop));
-            let _ = anthropic::call(deployment(&cfg, 1), endpoint, &body, stream, drop);
-            let _ = gemini::call(deployment(&cfg, 2), endpoint, &body, stream, drop);
+        for d in &cfg.deployments {
+            for endpoint in [Endpoint::Chat, Endpoint::Embeddings] {
+                let _ = d.provider.request(&call(d, endpoint, &body, stream, drop));
+            }
         }
     }
 
     #[test]
     fn provider_answers_never_panic(answer in json_value(), raw in prop::collection::vec(any::<u8>(), 0..128)) {
         let bytes = answer.to_string().into_bytes();
+        let cfg = config();
+        let json_mode: Map<String, Value> =
+            serde_json::from_value(json!({"response_format": {"type": "json_object"}})).unwrap();
+        let headers = awc::http::header::HeaderMap::new();
         for b in [&bytes, &raw] {
-            let _ = anthropic::response(b, "m", false);
-            let _ = anthropic::response(b, "m", true);
-            let _ = gemini::response(b, "m");
-            let _ = gemini::embeddings_response(b, "m");
+            for d in &cfg.deployments {
+                for request in [&Map::new(), &json_mode] {
+                    for endpoint in [Endpoint::Chat, Endpoint::Embeddings] {
+                        let _ = d.provider.answer(&call(d, endpoint, request, false, false), b);
+                    }
+                }
+                for status in [400, 429, 500, 503] {
+                    let failure = UpstreamFailure { status, headers: &headers, body: b, max_retry_after: Seconds::whole(60) };
+                    let _ = d.provider.classify(&d.upstream, &failure);
+                }
+            }
             let _ = rewrite::rewrite(b, Some("alias"));
-            let _ = openai::error_message(b);
-            let cfg = config();
-            let _ = openai::classify(deployment(&cfg, 0), 429, b, None);
+            let _ = error_message(b);
         }
     }
 
     #[test]
     fn stream_translators_never_panic(events in prop::collection::vec(provider_event(), 0..12), json in any::<bool>()) {
-        events_of(&mut AnthropicStream::new("m", json), &events);
-        events_of(&mut GeminiStream::new("m"), &events);
+        let cfg = config();
+        let mut request = Map::new();
+        if json {
+            request.insert("response_format".into(), json!({"type": "json_object"}));
+        }
+        for d in &cfg.deployments {
+            events_of(d.provider.stream(&call(d, Endpoint::Chat, &request, true, false)), &events);
+        }
     }
 
     #[test]

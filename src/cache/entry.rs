@@ -7,6 +7,7 @@
 //! A streamed answer is assembled into one `chat.completion` when it completes; a streamed hit
 //! is replayed as SSE chunks, a word per chunk as LiteLLM does.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use bytes::Bytes;
@@ -14,9 +15,12 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
-use crate::dispatch::usage::Usage;
-use crate::providers::openai::Endpoint;
-use crate::providers::rewrite::model_span;
+use crate::openai::chunk::{
+    ChunkHead, ChunkUsage, Delta, FunctionDelta, ToolCallDelta, DONE_EVENT,
+};
+use crate::openai::completion::{self, AnswerUsage, AssistantMessage, Completion, FunctionCall};
+use crate::openai::rewrite::model_span;
+use crate::openai::{Endpoint, Usage};
 
 pub fn unix_now() -> f64 {
     std::time::SystemTime::now()
@@ -301,67 +305,75 @@ impl StreamCollector {
         if !has_output {
             return None;
         }
-        let mut out = Map::new();
-        out.insert(
-            "id".into(),
-            self.head
-                .get("id")
-                .cloned()
-                .unwrap_or(json!("chatcmpl-cached")),
-        );
-        out.insert("object".into(), json!("chat.completion"));
-        for key in ["created", "model", "system_fingerprint", "service_tier"] {
-            if let Some(v) = self.head.get(key) {
-                out.insert(key.into(), v.clone());
-            }
-        }
-        let choices: Vec<Value> = self
+        let id = match self.head.get("id") {
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None => "chatcmpl-cached".to_string(),
+        };
+        let created = self
+            .head
+            .get("created")
+            .and_then(Value::as_u64)
+            .unwrap_or_else(unix_now_secs);
+        let model = self
+            .head
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let mut out = Completion::new(id, created, model);
+        out.system_fingerprint = self.head.get("system_fingerprint").cloned();
+        out.service_tier = self.head.get("service_tier").cloned();
+        out.choices = self
             .choices
             .into_iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let mut message = Map::new();
-                message.insert("role".into(), c.role.unwrap_or(json!("assistant")));
-                message.insert(
-                    "content".into(),
-                    if c.has_content {
-                        json!(c.content)
-                    } else {
-                        Value::Null
-                    },
-                );
-                if !c.reasoning.is_empty() {
-                    message.insert("reasoning_content".into(), json!(c.reasoning));
-                }
-                if let Some(r) = c.refusal {
-                    message.insert("refusal".into(), json!(r));
-                }
-                if !c.tool_calls.is_empty() {
-                    let calls: Vec<Value> = c
-                        .tool_calls
-                        .into_iter()
-                        .map(|t| {
-                            json!({"id": t.id, "type": t.kind.unwrap_or(json!("function")),
-                                   "function": {"name": t.name, "arguments": t.arguments}})
-                        })
-                        .collect();
-                    message.insert("tool_calls".into(), Value::Array(calls));
-                }
-                let logprobs = if c.logprobs.is_empty() {
-                    Value::Null
-                } else {
-                    json!({"content": c.logprobs})
+            .zip(0u64..)
+            .map(|(c, i)| {
+                let tool_calls = c
+                    .tool_calls
+                    .into_iter()
+                    .map(|t| completion::ToolCall {
+                        id: Cow::Owned(t.id.map(text_of).unwrap_or_default()),
+                        kind: Cow::Owned(t.kind.map_or_else(|| "function".into(), text_of)),
+                        function: FunctionCall {
+                            name: Cow::Owned(t.name),
+                            arguments: Cow::Owned(t.arguments),
+                        },
+                    })
+                    .collect();
+                let message = AssistantMessage {
+                    role: Cow::Owned(c.role.map_or_else(|| "assistant".into(), text_of)),
+                    content: c.has_content.then_some(Cow::Owned(c.content)),
+                    reasoning_content: (!c.reasoning.is_empty()).then_some(Cow::Owned(c.reasoning)),
+                    refusal: c.refusal.map(Cow::Owned),
+                    tool_calls,
                 };
-                json!({"index": i, "message": message, "logprobs": logprobs,
-                       "finish_reason": c.finish_reason.unwrap_or(json!("stop"))})
+                let logprobs = (!c.logprobs.is_empty()).then(|| json!({"content": c.logprobs}));
+                completion::Choice {
+                    index: i,
+                    message,
+                    logprobs,
+                    finish_reason: Cow::Owned(
+                        c.finish_reason.map_or_else(|| "stop".into(), text_of),
+                    ),
+                }
             })
             .collect();
-        out.insert("choices".into(), Value::Array(choices));
-        if let Some(u) = self.usage {
-            out.insert("usage".into(), u);
-        }
-        serde_json::to_vec(&Value::Object(out)).ok()
+        out.usage = self.usage.map(AnswerUsage::AsStored);
+        Some(out.to_vec())
     }
+}
+
+/// A JSON string's text, or any other value's JSON.
+fn text_of(v: impl std::borrow::Borrow<Value>) -> String {
+    match v.borrow() {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn unix_now_secs() -> u64 {
+    crate::openai::ids::unix_now()
 }
 
 #[derive(Deserialize)]
@@ -395,40 +407,23 @@ struct StoredMessage {
 /// not have the shape of one (then the entry is treated as a miss).
 pub fn replay_stream(response: &[u8], model: &str, include_usage: bool) -> Option<Bytes> {
     let answer: StoredAnswer = serde_json::from_slice(response).ok()?;
-    let id = answer.id.unwrap_or_else(|| json!("chatcmpl-cached"));
-    let created = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let fingerprint = answer.system_fingerprint;
-    let mut out = String::new();
-    let mut emit = |choices: Value, usage: Option<&Value>| {
-        let mut chunk = Map::new();
-        chunk.insert("id".into(), id.clone());
-        chunk.insert("object".into(), json!("chat.completion.chunk"));
-        chunk.insert("created".into(), json!(created));
-        chunk.insert("model".into(), json!(model));
-        chunk.insert("choices".into(), choices);
-        if let Some(f) = &fingerprint {
-            chunk.insert("system_fingerprint".into(), f.clone());
-        }
-        if let Some(u) = usage {
-            chunk.insert("usage".into(), u.clone());
-        }
-        out.push_str("data: ");
-        out.push_str(&Value::Object(chunk).to_string());
-        out.push_str("\n\n");
-    };
-    for (i, c) in answer.choices.into_iter().enumerate() {
-        let index = c.index.unwrap_or_else(|| json!(i));
-        let message = c.message;
-        let role = message.role.unwrap_or_else(|| json!("assistant"));
-        let delta_one =
-            |delta: Value| json!([{"index": index, "delta": delta, "finish_reason": null}]);
+    let id = answer.id.map_or_else(|| "chatcmpl-cached".into(), text_of);
+    let mut head = ChunkHead::new(id, model);
+    head.system_fingerprint = answer.system_fingerprint;
+    let mut out = Vec::new();
+    for (c, i) in answer.choices.iter().zip(0u64..) {
+        let index = c.index.as_ref().and_then(Value::as_u64).unwrap_or(i);
+        let message = &c.message;
+        let role = message
+            .role
+            .as_ref()
+            .and_then(Value::as_str)
+            .unwrap_or("assistant");
+        let mut emit = |delta: Delta<'_>| head.delta(index, delta, None).write_sse(&mut out);
         if let Some(r) = message.reasoning_content.as_ref().and_then(Value::as_str) {
-            emit(
-                delta_one(json!({"role": role, "reasoning_content": r})),
-                None,
-            );
+            let mut delta = Delta::reasoning(r);
+            delta.role = Some(role);
+            emit(delta);
         }
         let content = message
             .content
@@ -437,46 +432,69 @@ pub fn replay_stream(response: &[u8], model: &str, include_usage: bool) -> Optio
             .unwrap_or("");
         let mut first = true;
         for word in content.split_inclusive(' ') {
-            let delta = if first {
-                json!({"role": role, "content": word})
-            } else {
-                json!({"content": word})
-            };
-            first = false;
-            emit(delta_one(delta), None);
-        }
-        if let Some(calls) = message.tool_calls {
-            let deltas: Vec<Value> = calls
-                .into_iter()
-                .enumerate()
-                .map(|(j, mut t)| {
-                    t.insert("index".into(), json!(j));
-                    Value::Object(t)
-                })
-                .collect();
-            let mut delta = Map::new();
-            delta.insert("tool_calls".into(), Value::Array(deltas));
+            let mut delta = Delta::content(word);
             if first {
-                delta.insert("role".into(), role.clone());
-                delta.insert("content".into(), Value::Null);
+                delta.role = Some(role);
             }
-            emit(delta_one(Value::Object(delta)), None);
-        } else if first {
-            emit(delta_one(json!({"role": role, "content": ""})), None);
+            first = false;
+            emit(delta);
         }
-        let finish = c.finish_reason.unwrap_or_else(|| json!("stop"));
-        emit(
-            json!([{"index": index, "delta": {}, "finish_reason": finish}]),
-            None,
-        );
+        if let Some(calls) = &message.tool_calls {
+            let mut delta = Delta {
+                tool_calls: calls
+                    .iter()
+                    .zip(0u64..)
+                    .map(|(t, j)| stored_call(t, j))
+                    .collect(),
+                ..Delta::default()
+            };
+            if first {
+                delta.role = Some(role);
+                delta.content = Some(None);
+            }
+            emit(delta);
+        } else if first {
+            let mut delta = Delta::content("");
+            delta.role = Some(role);
+            emit(delta);
+        }
+        let finish = c
+            .finish_reason
+            .as_ref()
+            .and_then(Value::as_str)
+            .unwrap_or("stop");
+        head.delta(index, Delta::default(), Some(finish))
+            .write_sse(&mut out);
     }
     if include_usage {
         if let Some(u) = &answer.usage {
-            emit(json!([]), Some(u));
+            head.usage(ChunkUsage::AsStored(u)).write_sse(&mut out);
         }
     }
-    out.push_str("data: [DONE]\n\n");
+    out.extend_from_slice(DONE_EVENT);
     Some(Bytes::from(out))
+}
+
+/// A stored tool call as one whole delta.
+fn stored_call(t: &Map<String, Value>, index: u64) -> ToolCallDelta<'_> {
+    let function = t.get("function");
+    ToolCallDelta {
+        index,
+        id: stored_text(t.get("id")),
+        kind: Some(t.get("type").and_then(Value::as_str).unwrap_or("function")),
+        function: FunctionDelta {
+            name: stored_text(function.and_then(|f| f.get("name"))),
+            arguments: stored_text(function.and_then(|f| f.get("arguments"))),
+        },
+    }
+}
+
+fn stored_text(v: Option<&Value>) -> Option<Cow<'_, str>> {
+    match v? {
+        Value::String(s) => Some(Cow::Borrowed(s.as_str())),
+        Value::Null => None,
+        other => Some(Cow::Owned(other.to_string())),
+    }
 }
 
 #[cfg(test)]

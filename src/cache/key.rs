@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::providers::openai::Endpoint;
+use crate::openai::Endpoint;
 
 /// Fields that never change the answer: who asks, how it is delivered, and the cache control
 /// itself. A streamed and a non-streamed request therefore share one entry.

@@ -14,12 +14,11 @@ use std::time::Duration;
 
 use actix::{Actor, Addr, Arbiter};
 use bytes::Bytes;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use switchyard_actors::backend_watch::{BackendHealth, BackendWatch, CacheStats};
 use switchyard_actors::seconds::Seconds;
 
-use crate::dispatch::Prepared;
-use crate::providers::openai::Endpoint;
+use crate::openai::Endpoint;
 use crate::redis_link::{RedisEndpoint, RedisLink, RedisProbe};
 use crate::settings::cache::{CacheBackend, CacheSettings};
 use local::LocalCache;
@@ -83,10 +82,15 @@ impl SharedCache {
     }
 
     /// The plan for a request, or `None` when the cache stays out of it.
-    pub fn plan(&self, group: &str, p: &Prepared) -> Option<CachePlan> {
+    pub fn plan(
+        &self,
+        group: &str,
+        endpoint: Endpoint,
+        body: &Map<String, Value>,
+        c: &control::CacheControl,
+    ) -> Option<CachePlan> {
         let s = &self.settings;
-        let c = &p.cache_control;
-        let call_type_on = match p.endpoint {
+        let call_type_on = match endpoint {
             Endpoint::Chat => s.chat,
             Endpoint::Embeddings => s.embeddings,
         };
@@ -94,8 +98,7 @@ impl SharedCache {
             return None;
         }
         if let Some(max) = s.max_messages {
-            let n = p
-                .body
+            let n = body
                 .get("messages")
                 .and_then(Value::as_array)
                 .map_or(0, Vec::len);
@@ -104,12 +107,12 @@ impl SharedCache {
             }
         }
         let full = |hash: &str| key::full_key(s.namespace.as_deref(), c.namespace.as_deref(), hash);
-        let items = match p.endpoint {
-            Endpoint::Embeddings => embeddings::input_items(&p.body).map(|items| {
+        let items = match endpoint {
+            Endpoint::Embeddings => embeddings::input_items(body).map(|items| {
                 items
                     .into_iter()
                     .map(|item| {
-                        let hash = key::item_hash(p.endpoint, group, &p.body, &item);
+                        let hash = key::item_hash(endpoint, group, body, &item);
                         (item, full(&hash))
                     })
                     .collect::<Vec<_>>()
@@ -118,7 +121,7 @@ impl SharedCache {
         };
         let key = match items.as_ref().and_then(|i| i.first()) {
             Some((_, k)) => k.clone(),
-            None => full(&key::request_hash(p.endpoint, group, &p.body)),
+            None => full(&key::request_hash(endpoint, group, body)),
         };
         Some(CachePlan {
             key,

@@ -24,7 +24,12 @@ pub async fn before(
     p: &mut Prepared,
 ) -> Result<CacheStep, HttpResponse> {
     let plan = match (&worker.cache, state.cache.as_ref()) {
-        (Some(_), Some(shared)) => shared.plan(state.config.group_name(p.group), p),
+        (Some(_), Some(shared)) => shared.plan(
+            state.config.group_name(p.group),
+            p.endpoint,
+            &p.body,
+            &p.cache_control,
+        ),
         _ => None,
     };
     // Embeddings are cached item by item: a partial hit sends only the new items upstream.

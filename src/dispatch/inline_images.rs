@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use switchyard_actors::plan::AttemptError;
 use switchyard_actors::ErrorClass;
 
-use crate::providers::translate::{base64, mime_from_url};
+use crate::providers::params::{base64, mime_from_url};
 use crate::settings::limits::ImageFetchLimits;
 
 fn remote_urls(body: &Map<String, Value>) -> Vec<String> {

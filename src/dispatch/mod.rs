@@ -8,7 +8,6 @@ pub mod cluster;
 pub mod inline_images;
 pub mod log;
 pub mod relay;
-pub mod usage;
 
 use std::time::Instant;
 
@@ -26,7 +25,7 @@ use switchyard_actors::GroupIdx;
 use crate::cache::control::CacheControl;
 use crate::cache::entry::has_output;
 use crate::error::GatewayError;
-use crate::providers::openai::Endpoint;
+use crate::openai::Endpoint;
 use crate::state::{AppState, Worker};
 
 use attempt::{Answer, Answered};
@@ -255,10 +254,7 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                                 .insert_header(("cache-control", "no-cache"))
                                 .insert_header(("x-accel-buffering", "no"))
                                 .streaming(
-                                    crate::http::guard::PanicSafeStream::new(
-                                        start(end),
-                                        &p.call_id,
-                                    ),
+                                    crate::panics::PanicSafeStream::new(start(end), &p.call_id),
                                 )
                             }
                         };

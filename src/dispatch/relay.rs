@@ -1,6 +1,7 @@
-//! Relays an upstream SSE stream to the client event by event, as it arrives. It rewrites each
-//! chunk's `model`, watches for the finish and usage, and ends a stream the upstream cut short
-//! with an error event (LiteLLM fakes a `finish_reason: stop` and `[DONE]` there).
+//! Relays an upstream SSE stream to the client event by event, as it arrives. The provider's
+//! translator turns events into OpenAI chunks and decides whether the stream ended complete;
+//! the relay counts usage, assembles the answer for the cache, and ends a stream the upstream
+//! cut short with an error event (LiteLLM fakes a `finish_reason: stop` and `[DONE]` there).
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -8,7 +9,7 @@ use std::time::{Duration, Instant};
 use actix::Addr;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use serde_json::{json, Value};
+use serde_json::Value;
 use switchyard_actors::accrual::FailureFacts;
 use switchyard_actors::clock::{now_ms, saturating_micros};
 use switchyard_actors::deployment::{DeploymentActor, RecordFailure};
@@ -18,11 +19,13 @@ use switchyard_actors::seconds::Seconds;
 use switchyard_actors::ErrorClass;
 
 use super::log::RequestLog;
-use super::usage::Usage;
 use crate::cache::entry::StreamCollector;
 use crate::cache::WorkerCache;
+use crate::openai::chunk::done_event;
+use crate::openai::error_body::ErrorBody;
+use crate::openai::Usage;
+use crate::providers::contract::{StreamItem, StreamTranslator};
 use crate::providers::sse::{SseDecoder, SseEvent};
-use crate::providers::translate::{StreamItem, StreamTranslator};
 
 /// Largest single SSE event accepted from an upstream.
 const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
@@ -56,9 +59,9 @@ pub struct Relay<S> {
     decoder: SseDecoder,
     queue: VecDeque<Bytes>,
     idle: Duration,
-    rewrite_model: Option<String>,
     saw_done: bool,
-    saw_finish: bool,
+    /// The upstream closed and its translator found the answer complete.
+    complete: bool,
     finished: bool,
     usage: Option<Usage>,
     first_chunk_at: Option<Instant>,
@@ -67,37 +70,32 @@ pub struct Relay<S> {
     collector: Option<StreamCollector>,
     /// The gateway asked the upstream for usage the client did not ask for: keep it to itself.
     hide_usage: bool,
-    /// Turns a non-OpenAI provider's events into OpenAI chunks; `None` for OpenAI-compatible.
-    translator: Option<Box<dyn StreamTranslator>>,
+    /// The provider's events as OpenAI chunks, and its end-of-stream rule.
+    translator: Box<dyn StreamTranslator>,
     shutdown: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 type UpstreamItem = Result<Bytes, awc::error::PayloadError>;
 
 pub fn error_event(class: ErrorClass, message: &str) -> Bytes {
-    let message = crate::secret::redact(message);
-    let body = json!({"error": {"message": message, "type": class.error_type(), "param": null,
-                                "code": class.client_status().to_string()}});
-    Bytes::from(format!("data: {body}\n\n"))
+    ErrorBody::new(message, class.error_type(), None, class.client_status()).sse_event()
 }
 
 impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
     pub fn new(
         upstream: S,
         idle: Duration,
-        rewrite_model: Option<String>,
         collect: bool,
         hide_usage: bool,
-        translator: Option<Box<dyn StreamTranslator>>,
+        translator: Box<dyn StreamTranslator>,
     ) -> Self {
         Self {
             upstream,
             decoder: SseDecoder::new(MAX_EVENT_BYTES),
             queue: VecDeque::new(),
             idle,
-            rewrite_model,
             saw_done: false,
-            saw_finish: false,
+            complete: false,
             finished: false,
             usage: None,
             first_chunk_at: None,
@@ -132,7 +130,7 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
                     ))
                 }
                 Ok(None) => {
-                    self.finish_decoder()?;
+                    let closed = self.close();
                     if self.queue.is_empty() {
                         return Err(AttemptError::new(
                             ErrorClass::InternalServer,
@@ -140,6 +138,8 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
                             "InternalServerError: upstream closed the stream without sending any event",
                         ));
                     }
+                    // Cut short before anything was sent: the request can still be retried.
+                    closed?;
                 }
             }
         }
@@ -162,106 +162,71 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
         Ok(())
     }
 
-    fn finish_decoder(&mut self) -> Result<(), AttemptError> {
+    /// The upstream closed: the last event, then the translator's verdict on the whole stream.
+    fn close(&mut self) -> Result<(), AttemptError> {
         let mut events = Vec::new();
         self.decoder.finish(&mut events);
         for ev in events {
             self.on_event(ev)?;
         }
+        let mut items = Vec::new();
+        self.translator.end(&mut items)?;
+        self.on_items(items)?;
+        self.complete = true;
         Ok(())
     }
 
     fn on_event(&mut self, ev: SseEvent) -> Result<(), AttemptError> {
-        if let Some(t) = &mut self.translator {
-            let mut items = Vec::new();
-            t.event(&ev, &mut items)?;
-            for item in items {
-                match item {
-                    StreamItem::Chunk(chunk) => self.on_chunk(chunk, None)?,
-                    StreamItem::Done => self.on_done(),
+        let mut items = Vec::new();
+        self.translator.event(ev, &mut items)?;
+        self.on_items(items)
+    }
+
+    fn on_items(&mut self, items: Vec<StreamItem>) -> Result<(), AttemptError> {
+        for item in items {
+            match item {
+                StreamItem::Chunk { chunk, text } => self.on_chunk(chunk, text),
+                StreamItem::Verbatim(line) => {
+                    self.queue
+                        .push_back(Bytes::from(format!("data: {line}\n\n")));
+                }
+                StreamItem::Done => {
+                    self.saw_done = true;
+                    self.queue.push_back(done_event());
                 }
             }
-            return Ok(());
         }
-        let data = ev.data.trim();
-        if data == "[DONE]" {
-            self.on_done();
-            return Ok(());
-        }
-        let Ok(chunk) = serde_json::from_str::<Value>(data) else {
-            // Not JSON: passed on as the upstream sent it, but never with a key in it.
-            let data = crate::secret::redact(data);
-            self.queue
-                .push_back(Bytes::from(format!("data: {data}\n\n")));
-            return Ok(());
-        };
-        self.on_chunk(chunk, Some(data))
+        Ok(())
     }
 
-    fn on_done(&mut self) {
-        self.saw_done = true;
-        self.queue
-            .push_back(Bytes::from_static(b"data: [DONE]\n\n"));
-    }
-
-    /// One OpenAI chunk: watched for errors, the finish and usage, collected for the cache, and
-    /// queued for the client (`raw` is its text as received, reused when nothing changes).
-    fn on_chunk(&mut self, mut chunk: Value, raw: Option<&str>) -> Result<(), AttemptError> {
-        if let Some(err) = chunk.get("error") {
-            let message = err
-                .get("message")
-                .and_then(Value::as_str)
-                .map_or_else(|| err.to_string(), str::to_string);
-            let status = err
-                .get("code")
-                .and_then(|c| c.as_u64().or_else(|| c.as_str()?.parse().ok()))
-                .and_then(|c| u16::try_from(c).ok())
-                .unwrap_or(500);
-            let class = ErrorClass::from_status(status.clamp(400, 599));
-            return Err(AttemptError::new(
-                class,
-                class.client_status(),
-                format!("{}: upstream stream error - {message}", class.name()),
-            ));
-        }
-        if let Some(choices) = chunk.get("choices").and_then(Value::as_array) {
-            if choices
-                .iter()
-                .any(|c| c.get("finish_reason").is_some_and(|f| !f.is_null()))
-            {
-                self.saw_finish = true;
-            }
-        }
+    /// One OpenAI chunk: its usage counted, collected for the cache, and queued for the client
+    /// (`text` is its JSON as received, reused when nothing changes).
+    fn on_chunk(&mut self, mut chunk: Value, text: Option<String>) {
         if let Some(u) = Usage::from_response(&chunk) {
             self.usage = Some(u);
         }
         if let Some(c) = &mut self.collector {
             c.add(&chunk);
         }
-        let mut changed = raw.is_none();
+        let mut text = text;
         if self.hide_usage && chunk.get("usage").is_some_and(|u| !u.is_null()) {
             let no_choices = chunk
                 .get("choices")
                 .and_then(Value::as_array)
                 .is_none_or(Vec::is_empty);
             if no_choices {
-                return Ok(());
+                return;
             }
             if let Some(obj) = chunk.as_object_mut() {
                 obj.remove("usage");
             }
-            changed = true;
+            text = None;
         }
-        if let (Some(name), Some(model)) = (&self.rewrite_model, chunk.get_mut("model")) {
-            *model = Value::String(name.clone());
-            changed = true;
-        }
-        let out = match raw {
-            Some(data) if !changed => format!("data: {data}\n\n"),
-            _ => format!("data: {chunk}\n\n"),
+        let out = match text {
+            Some(data) => format!("data: {data}\n\n"),
+            None => format!("data: {chunk}\n\n"),
         };
         self.queue.push_back(Bytes::from(out));
-        Ok(())
     }
 
     /// Hands the relay what it must settle at the end, and turns it into the client's stream.
@@ -283,6 +248,10 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
             }
             if self.finished {
                 return None;
+            }
+            if self.complete {
+                self.succeed();
+                continue;
             }
             let next = tokio::time::timeout(self.idle, self.upstream.next());
             let next = match &mut self.shutdown {
@@ -318,19 +287,8 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
                     &format!("InternalServerError: upstream stream broke: {e}"),
                 ),
                 Ok(None) => {
-                    if let Err(e) = self.finish_decoder() {
+                    if let Err(e) = self.close() {
                         self.fail(e.class, &e.message);
-                    } else if self.saw_done {
-                        self.succeed();
-                    } else if self.saw_finish {
-                        self.queue
-                            .push_back(Bytes::from_static(b"data: [DONE]\n\n"));
-                        self.succeed();
-                    } else {
-                        self.fail(
-                            ErrorClass::InternalServer,
-                            "InternalServerError: upstream closed the stream before it finished (no finish_reason, no [DONE])",
-                        );
                     }
                 }
             }

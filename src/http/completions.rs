@@ -8,7 +8,7 @@ use super::body::read_body;
 use super::request::{authorize, call_id, parse_object, prepare};
 use crate::dispatch;
 use crate::error::GatewayError;
-use crate::providers::openai::Endpoint;
+use crate::openai::Endpoint;
 use crate::state::{AppState, Worker};
 
 async fn handle(

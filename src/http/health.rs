@@ -13,7 +13,7 @@ use switchyard_actors::seconds::Seconds;
 use super::request::{authorize, call_id};
 use crate::dispatch::attempt::call;
 use crate::dispatch::Prepared;
-use crate::providers::openai::Endpoint;
+use crate::openai::Endpoint;
 use crate::settings::Deployment;
 use crate::state::{AppState, Worker};
 

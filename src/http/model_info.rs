@@ -12,7 +12,7 @@ fn describe(d: &Deployment) -> Value {
     let mut params = Map::new();
     params.insert("model".into(), json!(d.model));
     params.insert("api_base".into(), json!(d.public_api_base()));
-    if let Some(v) = &d.api_version {
+    if let Some(v) = &d.upstream.api_version {
         params.insert("api_version".into(), json!(v));
     }
     for (key, value) in [("rpm", d.spec.rpm), ("tpm", d.spec.tpm)] {
@@ -35,7 +35,7 @@ fn describe(d: &Deployment) -> Value {
             "id": d.id,
             "db_model": false,
             "mode": d.mode.clone().unwrap_or_else(|| if d.is_embedding() { "embedding".into() } else { "chat".into() }),
-            "litellm_provider": d.provider.name(),
+            "litellm_provider": d.kind.name(),
         },
     })
 }

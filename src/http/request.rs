@@ -11,7 +11,7 @@ use switchyard_actors::GroupIdx;
 use crate::cache::control::CacheControl;
 use crate::dispatch::Prepared;
 use crate::error::GatewayError;
-use crate::providers::openai::Endpoint;
+use crate::openai::Endpoint;
 use crate::secret::same_secret;
 use crate::settings::limits::{MAX_RETRIES, MAX_TIMEOUT};
 use crate::settings::GatewayConfig;

@@ -1,5 +1,5 @@
 //! Translation checked against recorded provider fixtures, one file per case, under
-//! `tests/fixtures/providers/{anthropic,gemini,azure}/`. A fixture lists what the output must
+//! `tests/fixtures/providers/{anthropic,gemini,azure,openai}/`. A fixture lists what the output must
 //! contain (`expect`, compared as a subset), what it must not (`absent`), or the error it must
 //! raise. Shapes follow the providers' public API references.
 
@@ -9,12 +9,12 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 
-use super::anthropic::{self, AnthropicStream};
-use super::gemini::{self, GeminiStream};
-use super::openai::{self, Endpoint};
+use super::anthropic;
+use super::contract::{Call, StreamItem, UpstreamFailure};
 use super::sse::SseEvent;
-use super::translate::{StreamItem, StreamTranslator};
+use crate::openai::Endpoint;
 use crate::settings::{Deployment, GatewayConfig};
+use switchyard_actors::seconds::Seconds;
 
 fn deployment(model: &str) -> Deployment {
     let yaml = format!(
@@ -56,7 +56,7 @@ fn subset(expected: &Value, actual: &Value, path: &str) -> Result<(), String> {
 fn fixtures() -> Vec<(PathBuf, Value)> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/providers");
     let mut out = Vec::new();
-    for dir in ["anthropic", "gemini", "azure"] {
+    for dir in ["anthropic", "gemini", "azure", "openai"] {
         let mut files: Vec<PathBuf> = std::fs::read_dir(root.join(dir))
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -75,17 +75,40 @@ fn map(v: &Value) -> Map<String, Value> {
     v.as_object().cloned().unwrap_or_default()
 }
 
+/// The fixture's deployment: `provider/model` (any model when the fixture names none).
+fn fixture_deployment(f: &Value) -> Deployment {
+    let provider = f["provider"].as_str().unwrap();
+    let model = f["model"].as_str().unwrap_or("fixture-model");
+    deployment(&format!("{provider}/{model}"))
+}
+
+fn call<'a>(d: &'a Deployment, body: &'a Map<String, Value>, f: &'a Value) -> Call<'a> {
+    Call {
+        upstream: &d.upstream,
+        endpoint: Endpoint::Chat,
+        body,
+        stream: f["stream"].as_bool().unwrap_or(false),
+        drop_params: f["drop_params"].as_bool().unwrap_or(false),
+        answer_model: f["model_label"].as_str(),
+    }
+}
+
+/// The request a JSON-mode fixture stands for (`json_mode: true`), else an empty one.
+fn request_of(f: &Value) -> Map<String, Value> {
+    if f["json_mode"].as_bool() == Some(true) {
+        map(&serde_json::json!({"response_format": {"type": "json_object"}}))
+    } else {
+        Map::new()
+    }
+}
+
 fn check_request(f: &Value) -> Result<(), String> {
     let body = map(&f["openai"]);
-    let stream = f["stream"].as_bool().unwrap_or(false);
-    let drop = f["drop_params"].as_bool().unwrap_or(false);
-    let result = match f["provider"].as_str() {
-        Some("anthropic") => {
-            anthropic::request_body(f["model"].as_str().unwrap(), &body, stream, drop)
-        }
-        Some("gemini") => gemini::request_body(&body, drop),
-        other => return Err(format!("no request translation for {other:?}")),
-    };
+    let d = fixture_deployment(f);
+    let result = d
+        .provider
+        .request(&call(&d, &body, f))
+        .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap());
     match (result, f["expect_error"].as_str()) {
         (Err(e), Some(want)) if e.message.contains(want) && e.status == 400 => Ok(()),
         (Err(e), want) => Err(format!("error {:?} (wanted {want:?})", e.message)),
@@ -109,15 +132,12 @@ fn check_request(f: &Value) -> Result<(), String> {
 
 fn check_response(f: &Value) -> Result<(), String> {
     let bytes = serde_json::to_vec(&f["upstream"]).unwrap();
-    let label = f["model_label"].as_str().unwrap();
-    let result = match f["provider"].as_str() {
-        Some("anthropic") => {
-            anthropic::response(&bytes, label, f["json_mode"].as_bool().unwrap_or(false))
-                .map(|(b, u)| (serde_json::from_slice::<Value>(&b).unwrap(), u))
-        }
-        Some("gemini") => gemini::response(&bytes, label),
-        other => return Err(format!("no response translation for {other:?}")),
-    };
+    let d = fixture_deployment(f);
+    let request = request_of(f);
+    let result = d
+        .provider
+        .answer(&call(&d, &request, f), &bytes)
+        .map(|(b, u)| (serde_json::from_slice::<Value>(&b).unwrap(), u));
     match (result, f["expect_error_class"].as_str()) {
         (Err(e), Some(class)) if format!("{:?}", e.class) == class => Ok(()),
         (Err(e), _) => Err(format!("error {:?} {}", e.class, e.message)),
@@ -143,23 +163,21 @@ fn check_response(f: &Value) -> Result<(), String> {
 }
 
 fn check_stream(f: &Value) -> Result<(), String> {
-    let label = f["model_label"].as_str().unwrap();
-    let mut t: Box<dyn StreamTranslator> = match f["provider"].as_str() {
-        Some("anthropic") => Box::new(AnthropicStream::new(
-            label,
-            f["json_mode"].as_bool().unwrap_or(false),
-        )),
-        Some("gemini") => Box::new(GeminiStream::new(label)),
-        other => return Err(format!("no stream translation for {other:?}")),
-    };
+    let d = fixture_deployment(f);
+    let request = request_of(f);
+    let mut t = d.provider.stream(&call(&d, &request, f));
     let mut items = Vec::new();
     let mut error = None;
     for ev in f["events"].as_array().unwrap() {
         let ev = SseEvent {
             event: ev["event"].as_str().map(str::to_string),
-            data: ev["data"].to_string(),
+            // `raw`: the event's data exactly as written (a malformed or truncated event).
+            data: match ev["raw"].as_str() {
+                Some(raw) => raw.to_string(),
+                None => ev["data"].to_string(),
+            },
         };
-        if let Err(e) = t.event(&ev, &mut items) {
+        if let Err(e) = t.event(ev, &mut items) {
             error = Some(e);
             break;
         }
@@ -176,6 +194,16 @@ fn check_stream(f: &Value) -> Result<(), String> {
     if let Some(e) = error {
         return Err(e.message);
     }
+    // The upstream closes the stream here: complete, or cut short.
+    let end = t.end(&mut items);
+    match (end, f["expect_cut_short"].as_bool().unwrap_or(false)) {
+        (Ok(()), true) => return Err("a stream cut short was taken as complete".into()),
+        (Err(e), false) => return Err(format!("the complete stream was refused: {}", e.message)),
+        (Err(e), true) if !e.message.contains("closed the stream before it finished") => {
+            return Err(format!("cut short with {}", e.message))
+        }
+        _ => {}
+    }
     let done = items.last() == Some(&StreamItem::Done);
     if done != f["expect_done"].as_bool().unwrap_or(false) {
         return Err(format!("[DONE] emitted: {done}"));
@@ -183,8 +211,8 @@ fn check_stream(f: &Value) -> Result<(), String> {
     let chunks: Vec<Value> = items
         .into_iter()
         .filter_map(|i| match i {
-            StreamItem::Chunk(c) => Some(c),
-            StreamItem::Done => None,
+            StreamItem::Chunk { chunk, .. } => Some(chunk),
+            StreamItem::Verbatim(_) | StreamItem::Done => None,
         })
         .collect();
     subset(&f["expect_chunks"], &Value::Array(chunks.clone()), "")?;
@@ -195,13 +223,17 @@ fn check_stream(f: &Value) -> Result<(), String> {
 }
 
 fn check_error(f: &Value) -> Result<(), String> {
-    let d = deployment(&format!("{}/m", f["provider"].as_str().unwrap()));
+    let d = fixture_deployment(f);
     let body = serde_json::to_vec(&f["body"]).unwrap();
-    let e = openai::classify(
-        &d,
-        u16::try_from(f["status"].as_u64().unwrap()).unwrap(),
-        &body,
-        None,
+    let headers = awc::http::header::HeaderMap::new();
+    let e = d.provider.classify(
+        &d.upstream,
+        &UpstreamFailure {
+            status: u16::try_from(f["status"].as_u64().unwrap()).unwrap(),
+            headers: &headers,
+            body: &body,
+            max_retry_after: Seconds::whole(60),
+        },
     );
     let class = format!("{:?}", e.class);
     if class != f["expect_class"].as_str().unwrap() {
@@ -214,22 +246,23 @@ fn check_error(f: &Value) -> Result<(), String> {
 }
 
 fn check_embeddings(f: &Value) -> Result<(), String> {
-    let mut d = deployment(&format!("gemini/{}", f["model"].as_str().unwrap()));
-    d.api_base = Some("http://127.0.0.1:9/v1beta".into());
-    let call = gemini::call(&d, Endpoint::Embeddings, &map(&f["openai"]), false, false)
-        .map_err(|e| e.message)?;
-    if !call
+    let mut d = fixture_deployment(f);
+    d.upstream.api_base = Some("http://127.0.0.1:9/v1beta".into());
+    let body = map(&f["openai"]);
+    let mut c = call(&d, &body, f);
+    c.endpoint = Endpoint::Embeddings;
+    let request = d.provider.request(&c).map_err(|e| e.message)?;
+    if !request
         .url
         .ends_with("/models/text-embedding-004:batchEmbedContents")
     {
-        return Err(format!("url {}", call.url));
+        return Err(format!("url {}", request.url));
     }
-    let sent: Value = serde_json::from_slice(&call.body).unwrap();
+    let sent: Value = serde_json::from_slice(&request.body).unwrap();
     subset(&f["expect_request"], &sent, "/request")?;
     let bytes = serde_json::to_vec(&f["upstream"]).unwrap();
-    let (v, _) = gemini::embeddings_response(&bytes, f["model_label"].as_str().unwrap())
-        .map_err(|e| e.message)?;
-    subset(&f["expect"], &v, "")
+    let (v, _) = d.provider.answer(&c, &bytes).map_err(|e| e.message)?;
+    subset(&f["expect"], &serde_json::from_slice(&v).unwrap(), "")
 }
 
 #[test]
@@ -265,13 +298,24 @@ fn every_provider_fixture_translates_as_recorded() {
 fn urls_and_headers_follow_each_provider() {
     let mut d = deployment("anthropic/claude-3-5-sonnet-20241022");
     let body = map(&serde_json::json!({"messages": [{"role": "user", "content": "hi"}]}));
+    let chat = |d: &Deployment, endpoint: Endpoint, stream: bool| {
+        let c = Call {
+            upstream: &d.upstream,
+            endpoint,
+            body: &body,
+            stream,
+            drop_params: false,
+            answer_model: None,
+        };
+        d.provider.request(&c)
+    };
     for (base, url) in [
         (None, "https://api.anthropic.com/v1/messages"),
         (Some("http://h:1"), "http://h:1/v1/messages"),
         (Some("http://h:1/v1"), "http://h:1/v1/messages"),
     ] {
-        d.api_base = base.map(str::to_string);
-        let call = anthropic::call(&d, Endpoint::Chat, &body, false, false).unwrap();
+        d.upstream.api_base = base.map(str::to_string);
+        let call = chat(&d, Endpoint::Chat, false).unwrap();
         assert_eq!(call.url, url);
         assert!(call
             .headers
@@ -281,13 +325,13 @@ fn urls_and_headers_follow_each_provider() {
             .contains(&("x-api-key".into(), "sk-fixture-0123456789abcdef".into())));
     }
     let mut g = deployment("gemini/gemini-2.0-flash");
-    g.api_base = None;
-    let call = gemini::call(&g, Endpoint::Chat, &body, true, false).unwrap();
+    g.upstream.api_base = None;
+    let call = chat(&g, Endpoint::Chat, true).unwrap();
     assert_eq!(
         call.url,
         "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse"
     );
     assert!(call.headers.iter().any(|(k, _)| k == "x-goog-api-key"));
     assert!(!call.url.contains("key="), "the key never goes in the URL");
-    assert!(anthropic::call(&d, Endpoint::Embeddings, &body, false, false).is_err());
+    assert!(chat(&d, Endpoint::Embeddings, false).is_err());
 }

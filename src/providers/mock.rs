@@ -1,20 +1,23 @@
 //! `mock_response` deployments: answer in OpenAI's wire format without an upstream, as LiteLLM
 //! does. The quick start runs on these.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
-use super::openai::Endpoint;
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
+use crate::openai::chunk::{done_event, ChunkHead, ChunkUsage, Delta};
+use crate::openai::completion::{AnswerUsage, AssistantMessage, Choice, Completion};
+use crate::openai::embeddings::{Embedding, EmbeddingList, EmbeddingUsage};
+use crate::openai::ids::unix_now;
+use crate::openai::{Endpoint, Usage};
 
 /// A rough token count (about four characters a token) for usage figures of mock answers.
 fn estimate_tokens(text: &str) -> u64 {
-    (text.chars().count() as u64).div_ceil(4).max(1)
+    u64::try_from(text.chars().count())
+        .unwrap_or(u64::MAX)
+        .div_ceil(4)
+        .max(1)
 }
 
 fn prompt_tokens(body: &Map<String, Value>) -> u64 {
@@ -25,21 +28,25 @@ fn prompt_tokens(body: &Map<String, Value>) -> u64 {
     estimate_tokens(&text)
 }
 
-pub fn chat_completion(text: &str, model: &str, request: &Map<String, Value>) -> Value {
-    let prompt = prompt_tokens(request);
-    let completion = estimate_tokens(text);
-    json!({
-        "id": format!("chatcmpl-mock-{:016x}", fastrand::u64(..)),
-        "object": "chat.completion",
-        "created": unix_now(),
-        "model": model,
-        "choices": [{
-            "index": 0,
-            "message": {"role": "assistant", "content": text},
-            "finish_reason": "stop"
-        }],
-        "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
-    })
+fn mock_id() -> String {
+    format!("chatcmpl-mock-{:016x}", fastrand::u64(..))
+}
+
+fn usage(text: &str, request: &Map<String, Value>) -> Usage {
+    Usage::counted(prompt_tokens(request), estimate_tokens(text), None)
+}
+
+pub fn chat_completion(text: &str, model: &str, request: &Map<String, Value>) -> (Vec<u8>, Usage) {
+    let usage = usage(text, request);
+    let mut out = Completion::new(mock_id(), unix_now(), model);
+    out.choices.push(Choice {
+        index: 0,
+        message: AssistantMessage::new(Cow::Borrowed(text), Vec::new()),
+        logprobs: None,
+        finish_reason: Cow::Borrowed("stop"),
+    });
+    out.usage = Some(AnswerUsage::Counted(usage.body()));
+    (out.to_vec(), usage)
 }
 
 /// The answer as SSE events, a word per chunk, then the finish chunk, usage when asked, `[DONE]`.
@@ -49,63 +56,70 @@ pub fn chat_stream(
     request: &Map<String, Value>,
     include_usage: bool,
 ) -> Vec<Bytes> {
-    let id = format!("chatcmpl-mock-{:016x}", fastrand::u64(..));
-    let created = unix_now();
-    let chunk = |delta: Value, finish: Value| {
-        json!({"id": id, "object": "chat.completion.chunk", "created": created, "model": model,
-               "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
-    };
-    let mut events: Vec<Value> = Vec::new();
-    let words: Vec<&str> = text.split_inclusive(' ').collect();
-    for (i, word) in words.iter().enumerate() {
-        let delta = if i == 0 {
-            json!({"role": "assistant", "content": word})
-        } else {
-            json!({"content": word})
-        };
-        events.push(chunk(delta, Value::Null));
+    let head = ChunkHead::new(mock_id(), model);
+    let mut chunks = Vec::new();
+    for (i, word) in text.split_inclusive(' ').enumerate() {
+        let mut delta = Delta::content(word);
+        if i == 0 {
+            delta.role = Some("assistant");
+        }
+        chunks.push(head.delta(0, delta, None));
     }
-    events.push(chunk(json!({}), json!("stop")));
+    chunks.push(head.delta(0, Delta::default(), Some("stop")));
     if include_usage {
-        let prompt = prompt_tokens(request);
-        let completion = estimate_tokens(text);
-        events.push(json!({"id": id, "object": "chat.completion.chunk", "created": created, "model": model,
-            "choices": [], "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}}));
+        chunks.push(head.usage(ChunkUsage::Counted(usage(text, request).body())));
     }
-    let mut out: Vec<Bytes> = events
+    let mut out: Vec<Bytes> = chunks
         .iter()
-        .map(|e| Bytes::from(format!("data: {e}\n\n")))
+        .map(|c| {
+            let mut sse = Vec::new();
+            c.write_sse(&mut sse);
+            Bytes::from(sse)
+        })
         .collect();
-    out.push(Bytes::from_static(b"data: [DONE]\n\n"));
+    out.push(done_event());
     out
 }
 
 /// Deterministic small vectors, one per input item.
-pub fn embeddings(model: &str, request: &Map<String, Value>) -> Value {
+pub fn embeddings(model: &str, request: &Map<String, Value>) -> (Vec<u8>, Usage) {
     let items: Vec<String> = match request.get("input") {
-        Some(Value::Array(a)) => a.iter().map(|v| v.to_string()).collect(),
+        Some(Value::Array(a)) => a.iter().map(Value::to_string).collect(),
         Some(v) => vec![v.to_string()],
         None => Vec::new(),
     };
-    let data: Vec<Value> = items
+    let data = items
         .iter()
-        .enumerate()
-        .map(|(i, text)| {
+        .zip(0u64..)
+        .map(|(text, i)| {
             let seed = text
                 .bytes()
-                .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
-            let vector: Vec<f64> = (0..8)
-                .map(|k| ((seed >> (k * 4)) & 0xff) as f64 / 255.0)
+                .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+            let vector: Vec<Value> = (0..8)
+                .map(|k| Value::from(((seed >> (k * 4)) & 0xff) as f64 / 255.0))
                 .collect();
-            json!({"object": "embedding", "index": i, "embedding": vector})
+            Embedding::new(i, Value::Array(vector))
         })
         .collect();
     let prompt = prompt_tokens(request);
-    json!({"object": "list", "data": data, "model": model,
-           "usage": {"prompt_tokens": prompt, "total_tokens": prompt}})
+    let usage = Usage::counted(prompt, 0, Some(prompt));
+    let list = EmbeddingList::new(
+        data,
+        model,
+        EmbeddingUsage {
+            prompt_tokens: prompt,
+            total_tokens: prompt,
+        },
+    );
+    (list.to_vec(), usage)
 }
 
-pub fn answer(endpoint: Endpoint, text: &str, model: &str, request: &Map<String, Value>) -> Value {
+pub fn answer(
+    endpoint: Endpoint,
+    text: &str,
+    model: &str,
+    request: &Map<String, Value>,
+) -> (Vec<u8>, Usage) {
     match endpoint {
         Endpoint::Chat => chat_completion(text, model, request),
         Endpoint::Embeddings => embeddings(model, request),

@@ -1,14 +1,22 @@
-//! Upstream providers: which wire format a deployment speaks, and its URL and header rules.
-//! Translation to and from non-OpenAI formats slots in here, one module per provider.
+//! Upstream providers, one folder each behind one contract (`contract::Provider`): endpoint
+//! and auth, request, answer, stream translator with an explicit end, and one `classify`.
+//! They know nothing of routing, retries or the cache. A deployment's provider is resolved
+//! once, when the config is loaded.
 
 pub mod anthropic;
+pub mod classify;
+pub mod contract;
 pub mod gemini;
 pub mod http_date;
 pub mod mock;
 pub mod openai;
-pub mod rewrite;
+pub mod params;
 pub mod sse;
-pub mod translate;
+pub mod upstream;
+
+use std::sync::Arc;
+
+use contract::Provider;
 
 #[cfg(test)]
 mod fixture_tests;
@@ -85,5 +93,16 @@ impl ProviderKind {
             Self::Gemini => Some("https://generativelanguage.googleapis.com/v1beta"),
             Self::HostedVllm | Self::Azure => None,
         }
+    }
+}
+
+/// The provider implementation for a deployment of this kind.
+pub fn resolve(kind: ProviderKind) -> Arc<dyn Provider> {
+    match kind {
+        ProviderKind::OpenAi | ProviderKind::HostedVllm | ProviderKind::Azure => {
+            Arc::new(openai::OpenAiCompatible::new(kind))
+        }
+        ProviderKind::Anthropic => Arc::new(anthropic::Anthropic),
+        ProviderKind::Gemini => Arc::new(gemini::Gemini),
     }
 }

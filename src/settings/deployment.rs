@@ -11,6 +11,8 @@ use super::limits::{MAX_COOLDOWN, MAX_RETRIES, MAX_TIMEOUT, MAX_WEIGHT};
 use super::notes::Notes;
 use super::router::allowed_fails_policy;
 use super::value::{as_map, err, Field, Node, Result};
+use crate::providers::contract::Provider;
+use crate::providers::upstream::Upstream;
 use crate::providers::ProviderKind;
 use crate::secret::Secret;
 
@@ -67,24 +69,18 @@ const PARAM_KEYS_NOT_USED: &[&str] = &[
 pub struct Deployment {
     pub id: String,
     pub group_name: String,
-    pub provider: ProviderKind,
-    /// The model name sent upstream (prefix stripped).
-    pub upstream_model: String,
+    pub kind: ProviderKind,
+    /// The wire format it speaks, resolved once here.
+    pub provider: std::sync::Arc<dyn Provider>,
+    /// Where and how it is called: all a provider sees of it.
+    pub upstream: Upstream,
     /// `litellm_params.model` as written.
     pub model: String,
-    pub api_base: Option<String>,
-    pub api_key: Option<Secret>,
-    pub api_version: Option<String>,
-    pub organization: Option<String>,
     pub timeout: Option<Seconds>,
     pub stream_timeout: Option<Seconds>,
     pub request_timeout: Option<Seconds>,
     pub mock_response: Option<String>,
     pub drop_params: Option<bool>,
-    pub additional_drop_params: Vec<String>,
-    pub extra_headers: Vec<(String, String)>,
-    /// Extra `litellm_params` applied to each request that does not set them itself.
-    pub default_params: Map<String, Value>,
     /// `model_info.mode`: chat, embedding, completion, ...
     pub mode: Option<String>,
     pub health_check_max_tokens: Option<u64>,
@@ -118,7 +114,7 @@ impl Deployment {
     pub fn is_embedding(&self) -> bool {
         match self.mode.as_deref() {
             Some(mode) => mode == "embedding",
-            None => self.upstream_model.contains("embed"),
+            None => self.upstream.model.contains("embed"),
         }
     }
 }
@@ -321,24 +317,29 @@ pub fn parse_deployment(node: Node, group: GroupIdx, notes: &mut Notes) -> Resul
         public_base,
         id,
         group_name,
-        provider,
-        upstream_model,
+        kind: provider,
+        provider: crate::providers::resolve(provider),
+        upstream: Upstream {
+            id: spec.id.clone(),
+            kind: provider,
+            model: upstream_model,
+            api_base,
+            api_key: p("api_key")
+                .string()?
+                .filter(|k| !k.is_empty())
+                .map(Secret::new),
+            api_version: p("api_version").string()?,
+            organization: p("organization").string()?,
+            additional_drop_params: p("additional_drop_params").strings()?.unwrap_or_default(),
+            extra_headers,
+            default_params,
+        },
         model,
-        api_base,
-        api_key: p("api_key")
-            .string()?
-            .filter(|k| !k.is_empty())
-            .map(Secret::new),
-        api_version: p("api_version").string()?,
-        organization: p("organization").string()?,
         timeout: p("timeout").seconds(MAX_TIMEOUT)?,
         stream_timeout: p("stream_timeout").seconds(MAX_TIMEOUT)?,
         request_timeout: p("request_timeout").seconds(MAX_TIMEOUT)?,
         mock_response: p("mock_response").string()?,
         drop_params: p("drop_params").bool()?,
-        additional_drop_params: p("additional_drop_params").strings()?.unwrap_or_default(),
-        extra_headers,
-        default_params,
         mode: i("mode").string()?,
         health_check_max_tokens: i("health_check_max_tokens").u64()?,
         health_check_timeout: i("health_check_timeout").seconds(MAX_TIMEOUT)?,

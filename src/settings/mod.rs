@@ -347,8 +347,13 @@ impl GatewayConfig {
         let mut out = Vec::new();
         out.extend(self.master_key.as_ref().map(|k| k.expose().to_string()));
         for d in &self.deployments {
-            out.extend(d.api_key.as_ref().map(|k| k.expose().to_string()));
-            if let Some(p) = d.api_base.as_deref().and_then(crate::secret::url_password) {
+            out.extend(d.upstream.api_key.as_ref().map(|k| k.expose().to_string()));
+            if let Some(p) = d
+                .upstream
+                .api_base
+                .as_deref()
+                .and_then(crate::secret::url_password)
+            {
                 out.push(p.to_string());
             }
         }

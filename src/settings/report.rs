@@ -26,6 +26,7 @@ pub fn render(cfg: &GatewayConfig) -> String {
             let d = cfg.deployment(*d);
             let s = &d.spec;
             let key = d
+                .upstream
                 .api_key
                 .as_ref()
                 .map_or_else(|| "none".to_string(), |k| k.masked());
@@ -34,7 +35,7 @@ pub fn render(cfg: &GatewayConfig) -> String {
                 "    - id={} model={} provider={} api_base={} api_key={}",
                 d.id,
                 d.model,
-                d.provider.name(),
+                d.kind.name(),
                 if d.public_api_base().is_empty() {
                     "-"
                 } else {

@@ -6,7 +6,7 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::dispatch::usage::Usage;
+use crate::openai::Usage;
 
 struct TopLevel<'a>(Vec<(&'a str, &'a RawValue)>);
 

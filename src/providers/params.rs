@@ -1,88 +1,11 @@
-//! What the non-OpenAI providers share: the shape of a translated call, OpenAI chunk building,
-//! parameter checks for `drop_params`, and reading OpenAI message content.
+//! What translating providers share: parameter checks for `drop_params`, and reading OpenAI
+//! message content (text, images, tool call arguments).
 
 use serde_json::{json, Map, Value};
 use switchyard_actors::plan::AttemptError;
 use switchyard_actors::ErrorClass;
 
-use super::sse::SseEvent;
 use super::ProviderKind;
-
-/// A request ready to send upstream.
-pub struct UpstreamCall {
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-/// What one provider stream event becomes on the OpenAI side.
-#[derive(Debug, PartialEq)]
-pub enum StreamItem {
-    Chunk(Value),
-    Done,
-}
-
-/// Turns one provider's SSE events into OpenAI `chat.completion.chunk`s, as they arrive.
-pub trait StreamTranslator {
-    fn event(&mut self, ev: &SseEvent, out: &mut Vec<StreamItem>) -> Result<(), AttemptError>;
-}
-
-/// The fields every chunk of one stream shares: one `id` for the whole stream.
-pub struct ChunkHead {
-    pub id: String,
-    pub created: u64,
-    pub model: String,
-}
-
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-pub fn random_hex(n: usize) -> String {
-    (0..n)
-        .map(|_| char::from_digit(fastrand::u32(..16), 16).unwrap_or('0'))
-        .collect()
-}
-
-impl ChunkHead {
-    pub fn new(id: String, model: &str) -> Self {
-        Self {
-            id,
-            created: unix_now(),
-            model: model.to_string(),
-        }
-    }
-
-    pub fn chunk(&self, choices: Value, usage: Option<Value>) -> Value {
-        let mut c = json!({"id": self.id, "object": "chat.completion.chunk", "created": self.created,
-                           "model": self.model, "choices": choices});
-        if let Some(u) = usage {
-            crate::json::set(&mut c, "usage", u);
-        }
-        c
-    }
-
-    pub fn delta(&self, index: u64, delta: Value, finish: Option<&str>) -> Value {
-        self.chunk(
-            json!([{"index": index, "delta": delta, "finish_reason": finish}]),
-            None,
-        )
-    }
-}
-
-/// OpenAI usage from counts.
-pub fn usage_json(prompt: u64, completion: u64) -> Value {
-    json!({"prompt_tokens": prompt, "completion_tokens": completion,
-           "total_tokens": prompt.saturating_add(completion)})
-}
-
-/// A `chat.completion` from its parts.
-pub fn completion(id: &str, model: &str, choices: Vec<Value>, usage: Value) -> Value {
-    json!({"id": id, "object": "chat.completion", "created": unix_now(), "model": model,
-           "choices": choices, "usage": usage})
-}
 
 /// Parameters the OpenAI API defines that a provider cannot honour: without `drop_params` the
 /// client gets a 400 naming them, with it they are dropped.
@@ -198,18 +121,6 @@ pub fn arguments_object(call: &Value) -> Value {
         Some(v @ Value::Object(_)) => v.clone(),
         _ => json!({}),
     }
-}
-
-/// An upstream answer that is not what the provider's API documents.
-pub fn malformed(provider: ProviderKind, what: &str) -> AttemptError {
-    AttemptError::new(
-        ErrorClass::InternalServer,
-        500,
-        format!(
-            "InternalServerError: {} - unexpected answer: {what}",
-            provider.exception_label()
-        ),
-    )
 }
 
 #[cfg(test)]

@@ -1,0 +1,53 @@
+//! Anthropic's Messages API behind the OpenAI chat API.
+
+mod endpoint;
+mod errors;
+mod request;
+mod response;
+mod stream;
+
+use switchyard_actors::plan::AttemptError;
+use switchyard_actors::ErrorClass;
+
+#[cfg(test)]
+pub use endpoint::API_VERSION;
+pub use request::{json_mode, request_body};
+pub use stream::AnthropicStream;
+
+use super::contract::{Call, Provider, StreamTranslator, UpstreamFailure, UpstreamRequest};
+use crate::openai::{Endpoint, Usage};
+use crate::providers::upstream::Upstream;
+
+#[derive(Debug)]
+pub struct Anthropic;
+
+impl Provider for Anthropic {
+    fn request(&self, call: &Call<'_>) -> Result<UpstreamRequest, AttemptError> {
+        if call.endpoint == Endpoint::Embeddings {
+            return Err(AttemptError::new(
+                ErrorClass::BadRequest,
+                400,
+                "BadRequestError: Anthropic has no embeddings API; route embeddings to another provider",
+            ));
+        }
+        let d = call.upstream;
+        let body = request_body(&d.model, call.body, call.stream, call.drop_params)?;
+        Ok(UpstreamRequest {
+            url: endpoint::url(d),
+            headers: endpoint::headers(d),
+            body: serde_json::to_vec(&body).unwrap_or_default(),
+        })
+    }
+
+    fn answer(&self, call: &Call<'_>, body: &[u8]) -> Result<(Vec<u8>, Usage), AttemptError> {
+        response::answer(body, call.label(), json_mode(call.body))
+    }
+
+    fn stream(&self, call: &Call<'_>) -> Box<dyn StreamTranslator> {
+        Box::new(AnthropicStream::new(call.label(), json_mode(call.body)))
+    }
+
+    fn classify(&self, upstream: &Upstream, failure: &UpstreamFailure<'_>) -> AttemptError {
+        errors::classify(upstream, failure)
+    }
+}

@@ -1,0 +1,96 @@
+//! The one contract every provider implements: build the upstream request, translate an answer,
+//! translate a stream (with an explicit end), and classify an error. The dispatcher calls it
+//! and nothing else; it never asks which provider it is talking to.
+
+use awc::http::header::HeaderMap;
+use serde_json::{Map, Value};
+use switchyard_actors::plan::AttemptError;
+use switchyard_actors::seconds::Seconds;
+
+use super::sse::SseEvent;
+use crate::openai::{Endpoint, Usage};
+use crate::providers::upstream::Upstream;
+
+/// What one attempt asks of a provider.
+pub struct Call<'a> {
+    pub upstream: &'a Upstream,
+    pub endpoint: Endpoint,
+    /// The client's OpenAI body (router-only fields removed; remote images inlined for a
+    /// provider that asked for that).
+    pub body: &'a Map<String, Value>,
+    pub stream: bool,
+    pub drop_params: bool,
+    /// The model name the client is shown; `None` keeps the name the upstream answers with.
+    pub answer_model: Option<&'a str>,
+}
+
+impl Call<'_> {
+    /// The name a translated answer carries: the one to show, else the upstream model.
+    pub fn label(&self) -> &str {
+        self.answer_model.unwrap_or(self.upstream.model.as_str())
+    }
+}
+
+/// A request ready to send upstream (POST, JSON body).
+pub struct UpstreamRequest {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// An upstream's non-2xx answer.
+pub struct UpstreamFailure<'a> {
+    pub status: u16,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+    /// The longest `Retry-After` honoured (`switchyard_settings.max_retry_after_seconds`).
+    pub max_retry_after: Seconds,
+}
+
+pub trait Provider: Send + Sync + std::fmt::Debug {
+    /// Whether image URLs must be fetched and sent inline (the provider cannot fetch them).
+    fn wants_inline_images(&self) -> bool {
+        false
+    }
+
+    fn request(&self, call: &Call<'_>) -> Result<UpstreamRequest, AttemptError>;
+
+    /// A 2xx answer as an OpenAI answer, and its usage.
+    fn answer(&self, call: &Call<'_>, body: &[u8]) -> Result<(Vec<u8>, Usage), AttemptError>;
+
+    /// The translator for a 2xx streamed answer.
+    fn stream(&self, call: &Call<'_>) -> Box<dyn StreamTranslator>;
+
+    /// A non-2xx answer as one of the router's error classes.
+    fn classify(&self, upstream: &Upstream, failure: &UpstreamFailure<'_>) -> AttemptError;
+}
+
+/// What one upstream stream event becomes on the OpenAI side.
+#[derive(Debug, PartialEq)]
+pub enum StreamItem {
+    /// An OpenAI chunk; `text` is its JSON as received, reused when nothing was changed.
+    Chunk {
+        chunk: Value,
+        text: Option<String>,
+    },
+    /// A line passed on as it came (an OpenAI-compatible server's non-JSON data line).
+    Verbatim(String),
+    Done,
+}
+
+impl StreamItem {
+    pub fn chunk(chunk: Value) -> Self {
+        Self::Chunk { chunk, text: None }
+    }
+}
+
+/// Turns one provider's stream events into OpenAI chunks, as they arrive. An event it cannot
+/// read is an error the client sees, never dropped; `end` decides whether the stream that just
+/// closed was complete.
+pub trait StreamTranslator {
+    fn event(&mut self, ev: SseEvent, out: &mut Vec<StreamItem>) -> Result<(), AttemptError>;
+
+    /// The upstream closed the stream: `Ok` (after pushing whatever closes it, `[DONE]` at
+    /// least) when the answer was complete, the error to send when it was cut short.
+    fn end(&mut self, out: &mut Vec<StreamItem>) -> Result<(), AttemptError>;
+}
