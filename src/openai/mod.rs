@@ -8,6 +8,7 @@ pub mod embeddings;
 pub mod endpoint;
 pub mod error_body;
 pub mod ids;
+pub mod request;
 pub mod rewrite;
 pub mod usage;
 

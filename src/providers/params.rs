@@ -1,7 +1,7 @@
 //! What translating providers share: parameter checks for `drop_params`, and reading OpenAI
 //! message content (text, images, tool call arguments).
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use switchyard_actors::plan::AttemptError;
 use switchyard_actors::ErrorClass;
 
@@ -41,19 +41,19 @@ pub fn check_params(
     ))
 }
 
-/// The text of an OpenAI message `content`: a string, or the text parts of a list.
-pub fn text_of(content: &Value) -> String {
-    match content {
-        Value::String(s) => s.clone(),
-        Value::Array(parts) => parts
-            .iter()
-            .filter_map(|p| match p {
-                Value::String(s) => Some(s.as_str()),
-                _ => p.get("text").and_then(Value::as_str),
-            })
-            .collect::<Vec<_>>()
-            .join(""),
-        _ => String::new(),
+/// Appends a turn's blocks, merged into the previous turn when the role repeats (Anthropic,
+/// Gemini and Bedrock want alternating roles).
+pub fn push_turn(
+    turns: &mut Vec<(&'static str, Vec<Value>)>,
+    role: &'static str,
+    blocks: Vec<Value>,
+) {
+    if blocks.is_empty() {
+        return;
+    }
+    match turns.last_mut() {
+        Some((last, list)) if *last == role => list.extend(blocks),
+        _ => turns.push((role, blocks)),
     }
 }
 
@@ -104,35 +104,13 @@ pub fn mime_from_url(url: &str) -> &'static str {
     }
 }
 
-/// The image URL of an OpenAI `image_url` content part.
-pub fn image_url(part: &Value) -> Option<&str> {
-    let v = part.get("image_url")?;
-    v.as_str().or_else(|| v.get("url")?.as_str())
-}
-
-/// A tool call's `arguments` (a JSON string) as an object; invalid JSON becomes `{}`.
-pub fn arguments_object(call: &Value) -> Value {
-    let args = call.pointer("/function/arguments");
-    match args {
-        Some(Value::String(s)) if !s.trim().is_empty() => serde_json::from_str::<Value>(s)
-            .ok()
-            .filter(Value::is_object)
-            .unwrap_or_else(|| json!({})),
-        Some(v @ Value::Object(_)) => v.clone(),
-        _ => json!({}),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn helpers_read_openai_shapes() {
-        assert_eq!(
-            text_of(&json!([{"type": "text", "text": "a"}, {"type": "text", "text": "b"}])),
-            "ab"
-        );
         assert_eq!(
             data_url("data:image/png;base64,QUJD"),
             Some(("image/png", "QUJD"))
@@ -144,14 +122,6 @@ mod tests {
         assert_eq!(base64(b"fo"), "Zm8=");
         assert_eq!(base64(b"foobar"), "Zm9vYmFy");
         assert_eq!(base64(&[0xff, 0xfe, 0x00, 0x01]), "//4AAQ==");
-        assert_eq!(
-            arguments_object(&json!({"function": {"arguments": "{\"a\":1}"}})),
-            json!({"a": 1})
-        );
-        assert_eq!(
-            arguments_object(&json!({"function": {"arguments": "oops"}})),
-            json!({})
-        );
         let body: Map<String, Value> = serde_json::from_value(json!({"seed": 1, "n": 2})).unwrap();
         let err =
             check_params(ProviderKind::Anthropic, &body, &["seed", "n>1"], false).unwrap_err();

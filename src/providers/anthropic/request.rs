@@ -4,7 +4,10 @@ use serde_json::{json, Map, Value};
 use switchyard_actors::plan::AttemptError;
 
 use crate::openai::ids::random_hex;
-use crate::providers::params::{arguments_object, check_params, data_url, image_url, text_of};
+use crate::openai::request::{
+    ChatRequest, Content, Message, Part, ResponseFormat, Tool, ToolChoice,
+};
+use crate::providers::params::{check_params, data_url, push_turn};
 use crate::providers::ProviderKind;
 
 /// The tool that carries a JSON answer: the Messages API has no `response_format`, so JSON mode
@@ -56,95 +59,114 @@ const HANDLED: &[&str] = &[
     "safety_identifier",
 ];
 
-fn content_blocks(content: &Value) -> Vec<Value> {
+fn content_blocks(content: &Content<'_>) -> Vec<Value> {
     match content {
-        Value::String(s) if s.is_empty() => Vec::new(),
-        Value::String(s) => vec![json!({"type": "text", "text": s})],
-        Value::Array(parts) => parts.iter().filter_map(content_part).collect(),
-        _ => Vec::new(),
+        Content::Text("") | Content::Empty => Vec::new(),
+        Content::Text(s) => vec![json!({"type": "text", "text": s})],
+        Content::Parts(parts) => parts.iter().filter_map(content_part).collect(),
     }
 }
 
-fn content_part(part: &Value) -> Option<Value> {
-    let kind = part.get("type").and_then(Value::as_str).unwrap_or("text");
-    let mut block = match kind {
-        "text" => {
-            let text = part.get("text").and_then(Value::as_str)?;
-            if text.is_empty() {
-                return None;
-            }
-            json!({"type": "text", "text": text})
-        }
-        "image_url" => {
-            let url = image_url(part)?;
+fn content_part(part: &Part<'_>) -> Option<Value> {
+    let (mut block, cache_control) = match part {
+        Part::Text { text: "", .. } => return None,
+        Part::Text {
+            text,
+            cache_control,
+        } => (json!({"type": "text", "text": text}), cache_control),
+        Part::Image { url, cache_control } => (
             match data_url(url) {
                 Some((mime, data)) => json!({"type": "image", "source":
                     {"type": "base64", "media_type": mime, "data": data}}),
                 None => json!({"type": "image", "source": {"type": "url", "url": url}}),
-            }
-        }
+            },
+            cache_control,
+        ),
         // Anthropic-native blocks (document, image, ...) sent by clients that know them.
-        _ => part.clone(),
+        Part::Other(v) => return Some((*v).clone()),
     };
-    if let Some(cc) = part.get("cache_control") {
-        crate::json::set(&mut block, "cache_control", cc.clone());
+    if let Some(cc) = cache_control {
+        crate::json::set(&mut block, "cache_control", (*cc).clone());
     }
     Some(block)
 }
 
-/// Appends a turn, merging it into the previous one when the role repeats (Anthropic requires
-/// alternating roles).
-fn push_turn(messages: &mut Vec<Value>, role: &str, blocks: Vec<Value>) {
-    if blocks.is_empty() {
-        return;
-    }
-    if let Some(last) = messages.last_mut() {
-        if last["role"] == role {
-            if let Some(list) = last["content"].as_array_mut() {
-                list.extend(blocks);
-                return;
-            }
-        }
-    }
-    messages.push(json!({"role": role, "content": blocks}));
-}
-
-fn tool(t: &Value) -> Value {
-    let f = t.get("function").unwrap_or(t);
+fn tool(t: &Tool<'_>) -> Value {
     let mut out = json!({
-        "name": f.get("name").cloned().unwrap_or(Value::Null),
-        "input_schema": f.get("parameters").cloned().unwrap_or_else(|| json!({"type": "object", "properties": {}})),
+        "name": t.name,
+        "input_schema": t.parameters.cloned().unwrap_or_else(|| json!({"type": "object", "properties": {}})),
     });
-    if let Some(desc) = f.get("description") {
+    if let Some(desc) = t.description {
         crate::json::set(&mut out, "description", desc.clone());
     }
-    if let Some(cc) = t.get("cache_control") {
+    if let Some(cc) = t.cache_control {
         crate::json::set(&mut out, "cache_control", cc.clone());
     }
     out
 }
 
-fn tool_choice(choice: &Value, parallel: Option<bool>) -> Option<Value> {
+fn tool_choice(choice: &ToolChoice<'_>, parallel: Option<bool>) -> Value {
     let mut out = match choice {
-        Value::String(s) => match s.as_str() {
-            "auto" => json!({"type": "auto"}),
-            "required" | "any" => json!({"type": "any"}),
-            "none" => json!({"type": "none"}),
-            _ => return None,
-        },
-        Value::Object(o) => {
-            let name = o
-                .get("function")
-                .and_then(|f| f.get("name"))
-                .or_else(|| o.get("name"))?;
-            json!({"type": "tool", "name": name})
-        }
-        _ => return None,
+        ToolChoice::Auto => json!({"type": "auto"}),
+        ToolChoice::Required => json!({"type": "any"}),
+        ToolChoice::None => json!({"type": "none"}),
+        ToolChoice::Function(name) => json!({"type": "tool", "name": name}),
     };
-    if parallel == Some(false) && out.get("type").and_then(Value::as_str) != Some("none") {
+    if parallel == Some(false) && !matches!(choice, ToolChoice::None) {
         crate::json::set(&mut out, "disable_parallel_tool_use", json!(true));
     }
-    Some(out)
+    out
+}
+
+/// The `messages` and `system` of a Messages API request.
+fn turns(req: &ChatRequest<'_>) -> (Vec<Value>, Vec<(&'static str, Vec<Value>)>) {
+    let mut system: Vec<Value> = Vec::new();
+    let mut messages = Vec::new();
+    for m in &req.messages {
+        match m {
+            Message::System(content) => system.extend(content_blocks(content)),
+            Message::User(content) => push_turn(&mut messages, "user", content_blocks(content)),
+            Message::Assistant {
+                content,
+                tool_calls,
+            } => {
+                let mut blocks = content_blocks(content);
+                for call in tool_calls {
+                    blocks.push(json!({
+                        "type": "tool_use",
+                        "id": call.id.map_or_else(|| format!("toolu_{}", random_hex(24)), str::to_string),
+                        "name": call.name,
+                        "input": call.arguments_object(),
+                    }));
+                }
+                push_turn(&mut messages, "assistant", blocks);
+            }
+            Message::Tool {
+                content,
+                tool_call_id,
+                ..
+            } => {
+                let result = json!({
+                    "type": "tool_result",
+                    "tool_use_id": tool_call_id,
+                    "content": match content {
+                        Content::Parts(_) => Value::Array(content_blocks(content)),
+                        other => json!(other.text()),
+                    },
+                });
+                push_turn(&mut messages, "user", vec![result]);
+            }
+        }
+    }
+    if messages
+        .first()
+        .is_some_and(|(role, _)| *role == "assistant")
+    {
+        // The Messages API must start with a user turn.
+        #[allow(clippy::disallowed_methods)] // index 0 is always in range
+        messages.insert(0, ("user", vec![json!({"type": "text", "text": "."})]));
+    }
+    (system, messages)
 }
 
 /// The Messages API body for an OpenAI chat request.
@@ -155,88 +177,36 @@ pub fn request_body(
     drop_params: bool,
 ) -> Result<Value, AttemptError> {
     check_params(ProviderKind::Anthropic, body, UNSUPPORTED, drop_params)?;
-    let mut system: Vec<Value> = Vec::new();
-    let mut messages: Vec<Value> = Vec::new();
-    let empty = Vec::new();
-    for m in body
-        .get("messages")
-        .and_then(Value::as_array)
-        .unwrap_or(&empty)
-    {
-        let role = m.get("role").and_then(Value::as_str).unwrap_or("user");
-        let content = m.get("content").unwrap_or(&Value::Null);
-        match role {
-            "system" | "developer" => system.extend(content_blocks(content)),
-            "assistant" => {
-                let mut blocks = content_blocks(content);
-                for call in m
-                    .get("tool_calls")
-                    .and_then(Value::as_array)
-                    .unwrap_or(&empty)
-                {
-                    blocks.push(json!({
-                        "type": "tool_use",
-                        "id": call.get("id").cloned().unwrap_or_else(|| json!(format!("toolu_{}", random_hex(24)))),
-                        "name": call.pointer("/function/name").cloned().unwrap_or(Value::Null),
-                        "input": arguments_object(call),
-                    }));
-                }
-                push_turn(&mut messages, "assistant", blocks);
-            }
-            "tool" | "function" => {
-                let result = json!({
-                    "type": "tool_result",
-                    "tool_use_id": m.get("tool_call_id").cloned().unwrap_or(Value::Null),
-                    "content": match content {
-                        Value::Array(_) => Value::Array(content_blocks(content)),
-                        other => json!(text_of(other)),
-                    },
-                });
-                push_turn(&mut messages, "user", vec![result]);
-            }
-            _ => push_turn(&mut messages, "user", content_blocks(content)),
-        }
-    }
-    if messages.first().is_some_and(|m| m["role"] == "assistant") {
-        // The Messages API must start with a user turn.
-        #[allow(clippy::disallowed_methods)] // index 0 is always in range
-        messages.insert(
-            0,
-            json!({"role": "user", "content": [{"type": "text", "text": "."}]}),
-        );
-    }
-    let max_tokens = body
-        .get("max_tokens")
-        .or_else(|| body.get("max_completion_tokens"))
-        .and_then(Value::as_u64)
-        .unwrap_or(DEFAULT_MAX_TOKENS);
+    let req = ChatRequest::read(body);
+    let (system, messages) = turns(&req);
     let mut out = Map::new();
     out.insert("model".into(), json!(model));
-    out.insert("messages".into(), Value::Array(messages));
-    out.insert("max_tokens".into(), json!(max_tokens));
+    out.insert(
+        "messages".into(),
+        Value::Array(
+            messages
+                .into_iter()
+                .map(|(role, content)| json!({"role": role, "content": content}))
+                .collect(),
+        ),
+    );
+    out.insert(
+        "max_tokens".into(),
+        json!(req.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS)),
+    );
     if !system.is_empty() {
         out.insert("system".into(), Value::Array(system));
     }
-    match body.get("stop") {
-        Some(Value::String(s)) => {
-            out.insert("stop_sequences".into(), json!([s]));
-        }
-        Some(Value::Array(list)) if !list.is_empty() => {
-            out.insert("stop_sequences".into(), Value::Array(list.clone()));
-        }
-        _ => {}
+    if !req.stop.is_empty() {
+        out.insert("stop_sequences".into(), json!(req.stop));
     }
     for key in ["temperature", "top_p"] {
-        if let Some(v) = body.get(key).filter(|v| !v.is_null()) {
+        if let Some(v) = req.param(key) {
             out.insert(key.into(), v.clone());
         }
     }
-    let mut tools: Vec<Value> = body
-        .get("tools")
-        .and_then(Value::as_array)
-        .map(|t| t.iter().map(tool).collect())
-        .unwrap_or_default();
-    let json_schema = json_mode_schema(body);
+    let mut tools: Vec<Value> = req.tools.iter().map(tool).collect();
+    let json_schema = json_mode_schema(&req.response_format);
     if let Some(schema) = &json_schema {
         tools.push(json!({"name": JSON_TOOL, "description": "Answer with this tool: its input is the JSON answer.",
                           "input_schema": schema}));
@@ -244,19 +214,18 @@ pub fn request_body(
     if !tools.is_empty() {
         out.insert("tools".into(), Value::Array(tools));
     }
-    let parallel = body.get("parallel_tool_calls").and_then(Value::as_bool);
     if json_schema.is_some() {
         out.insert(
             "tool_choice".into(),
             json!({"type": "tool", "name": JSON_TOOL}),
         );
-    } else if let Some(choice) = body
-        .get("tool_choice")
-        .and_then(|c| tool_choice(c, parallel))
-    {
-        out.insert("tool_choice".into(), choice);
+    } else if let Some(choice) = &req.tool_choice {
+        out.insert(
+            "tool_choice".into(),
+            tool_choice(choice, req.parallel_tool_calls),
+        );
     }
-    if let Some(user) = body.get("user").and_then(Value::as_str) {
+    if let Some(user) = req.user {
         out.insert("metadata".into(), json!({"user_id": user}));
     }
     if stream {
@@ -273,20 +242,17 @@ pub fn request_body(
 
 /// The schema a JSON-mode request asks for (`response_format` json_schema, or any object for
 /// json_object); `None` when the request wants text.
-fn json_mode_schema(body: &Map<String, Value>) -> Option<Value> {
-    let rf = body.get("response_format")?;
-    match rf.get("type").and_then(Value::as_str)? {
-        "json_schema" => Some(
-            rf.pointer("/json_schema/schema")
-                .cloned()
-                .unwrap_or_else(|| json!({"type": "object"})),
-        ),
-        "json_object" => Some(json!({"type": "object"})),
-        _ => None,
+fn json_mode_schema(format: &ResponseFormat<'_>) -> Option<Value> {
+    match format {
+        ResponseFormat::Text => None,
+        ResponseFormat::JsonObject | ResponseFormat::JsonSchema(None) => {
+            Some(json!({"type": "object"}))
+        }
+        ResponseFormat::JsonSchema(Some(schema)) => Some((*schema).clone()),
     }
 }
 
 /// Whether the answer comes back through the JSON tool (see `JSON_TOOL`).
 pub fn json_mode(body: &Map<String, Value>) -> bool {
-    json_mode_schema(body).is_some()
+    ResponseFormat::read(body.get("response_format")).is_json()
 }

@@ -5,9 +5,8 @@ use serde_json::{json, Map, Value};
 use switchyard_actors::plan::AttemptError;
 use switchyard_actors::ErrorClass;
 
-use crate::providers::params::{
-    arguments_object, check_params, data_url, image_url, mime_from_url, text_of,
-};
+use crate::openai::request::{ChatRequest, Content, Message, Part, ResponseFormat, ToolChoice};
+use crate::providers::params::{check_params, data_url, mime_from_url, push_turn};
 use crate::providers::ProviderKind;
 
 const UNSUPPORTED: &[&str] = &[
@@ -37,50 +36,26 @@ fn clean_schema(v: &Value) -> Value {
     }
 }
 
-fn parts(content: &Value) -> Vec<Value> {
+fn parts(content: &Content<'_>) -> Vec<Value> {
     match content {
-        Value::String(s) if s.is_empty() => Vec::new(),
-        Value::String(s) => vec![json!({"text": s})],
-        Value::Array(items) => items
+        Content::Text("") | Content::Empty => Vec::new(),
+        Content::Text(s) => vec![json!({"text": s})],
+        Content::Parts(items) => items
             .iter()
-            .filter_map(|p| match p.get("type").and_then(Value::as_str).unwrap_or("text") {
-                "text" => p
-                    .get("text")
-                    .and_then(Value::as_str)
-                    .filter(|t| !t.is_empty())
-                    .map(|t| json!({"text": t})),
-                "image_url" => {
-                    let url = image_url(p)?;
-                    Some(match data_url(url) {
-                        Some((mime, data)) => json!({"inlineData": {"mimeType": mime, "data": data}}),
-                        None => json!({"fileData": {"mimeType": mime_from_url(url), "fileUri": url}}),
-                    })
-                }
-                _ => None,
+            .filter_map(|p| match p {
+                Part::Text { text: "", .. } | Part::Other(_) => None,
+                Part::Text { text, .. } => Some(json!({"text": text})),
+                Part::Image { url, .. } => Some(match data_url(url) {
+                    Some((mime, data)) => json!({"inlineData": {"mimeType": mime, "data": data}}),
+                    None => json!({"fileData": {"mimeType": mime_from_url(url), "fileUri": url}}),
+                }),
             })
             .collect(),
-        _ => Vec::new(),
     }
 }
 
-/// Appends a turn, merging same-role neighbours as Gemini expects.
-fn push_turn(contents: &mut Vec<Value>, role: &str, new: Vec<Value>) {
-    if new.is_empty() {
-        return;
-    }
-    if let Some(last) = contents.last_mut() {
-        if last["role"] == role {
-            if let Some(list) = last["parts"].as_array_mut() {
-                list.extend(new);
-                return;
-            }
-        }
-    }
-    contents.push(json!({"role": role, "parts": new}));
-}
-
-fn function_response(content: &Value, name: &str) -> Value {
-    let text = text_of(content);
+fn function_response(content: &Content<'_>, name: &str) -> Value {
+    let text = content.text();
     let response = serde_json::from_str::<Value>(&text)
         .ok()
         .filter(Value::is_object)
@@ -88,81 +63,72 @@ fn function_response(content: &Value, name: &str) -> Value {
     json!({"functionResponse": {"name": name, "response": response}})
 }
 
-fn tool_config(choice: &Value) -> Option<Value> {
+fn tool_config(choice: &ToolChoice<'_>) -> Value {
     let config = match choice {
-        Value::String(s) => match s.as_str() {
-            "auto" => json!({"mode": "AUTO"}),
-            "required" => json!({"mode": "ANY"}),
-            "none" => json!({"mode": "NONE"}),
-            _ => return None,
-        },
-        Value::Object(o) => {
-            let name = o.get("function").and_then(|f| f.get("name"))?;
-            json!({"mode": "ANY", "allowedFunctionNames": [name]})
-        }
-        _ => return None,
+        ToolChoice::Auto => json!({"mode": "AUTO"}),
+        ToolChoice::Required => json!({"mode": "ANY"}),
+        ToolChoice::None => json!({"mode": "NONE"}),
+        ToolChoice::Function(name) => json!({"mode": "ANY", "allowedFunctionNames": [name]}),
     };
-    Some(json!({"functionCallingConfig": config}))
+    json!({"functionCallingConfig": config})
 }
 
-/// The `generateContent` body for an OpenAI chat request.
-pub fn request_body(body: &Map<String, Value>, drop_params: bool) -> Result<Value, AttemptError> {
-    check_params(ProviderKind::Gemini, body, UNSUPPORTED, drop_params)?;
+/// The `contents` and `systemInstruction` parts of a chat request.
+fn turns(req: &ChatRequest<'_>) -> (Vec<Value>, Vec<(&'static str, Vec<Value>)>) {
     let mut system = Vec::new();
-    let mut contents: Vec<Value> = Vec::new();
+    let mut contents = Vec::new();
     // Gemini names the function in its result; OpenAI names only the call id.
-    let mut call_names: Vec<(String, String)> = Vec::new();
-    let empty = Vec::new();
-    for m in body
-        .get("messages")
-        .and_then(Value::as_array)
-        .unwrap_or(&empty)
-    {
-        let role = m.get("role").and_then(Value::as_str).unwrap_or("user");
-        let content = m.get("content").unwrap_or(&Value::Null);
-        match role {
-            "system" | "developer" => system.extend(parts(content)),
-            "assistant" => {
+    let mut call_names: Vec<(&str, &str)> = Vec::new();
+    for m in &req.messages {
+        match m {
+            Message::System(content) => system.extend(parts(content)),
+            Message::User(content) => push_turn(&mut contents, "user", parts(content)),
+            Message::Assistant {
+                content,
+                tool_calls,
+            } => {
                 let mut p = parts(content);
-                for call in m
-                    .get("tool_calls")
-                    .and_then(Value::as_array)
-                    .unwrap_or(&empty)
-                {
-                    let name = call
-                        .pointer("/function/name")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string();
-                    if let Some(id) = call.get("id").and_then(Value::as_str) {
-                        call_names.push((id.to_string(), name.clone()));
+                for call in tool_calls {
+                    if let Some(id) = call.id {
+                        call_names.push((id, call.name));
                     }
-                    p.push(json!({"functionCall": {"name": name, "args": arguments_object(call)}}));
+                    p.push(json!({"functionCall": {"name": call.name, "args": call.arguments_object()}}));
                 }
                 push_turn(&mut contents, "model", p);
             }
-            "tool" | "function" => {
-                let id = m.get("tool_call_id").and_then(Value::as_str).unwrap_or("");
-                let name = m
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
+            Message::Tool {
+                content,
+                tool_call_id,
+                name,
+            } => {
+                let name = name
                     .or_else(|| {
                         call_names
                             .iter()
-                            .find(|(i, _)| i == id)
-                            .map(|(_, n)| n.clone())
+                            .find(|(id, _)| Some(*id) == *tool_call_id)
+                            .map(|(_, n)| *n)
                     })
                     .unwrap_or_default();
                 push_turn(
                     &mut contents,
                     "user",
-                    vec![function_response(content, &name)],
+                    vec![function_response(content, name)],
                 );
             }
-            _ => push_turn(&mut contents, "user", parts(content)),
         }
     }
+    (system, contents)
+}
+
+/// The `generateContent` body for an OpenAI chat request.
+pub fn request_body(body: &Map<String, Value>, drop_params: bool) -> Result<Value, AttemptError> {
+    check_params(ProviderKind::Gemini, body, UNSUPPORTED, drop_params)?;
+    let req = ChatRequest::read(body);
+    let (system, contents) = turns(&req);
+    let contents: Vec<Value> = contents
+        .into_iter()
+        .map(|(role, parts)| json!({"role": role, "parts": parts}))
+        .collect();
     let mut out = Map::new();
     out.insert("contents".into(), Value::Array(contents));
     if !system.is_empty() {
@@ -183,56 +149,44 @@ pub fn request_body(body: &Map<String, Value>, drop_params: bool) -> Result<Valu
     copy(&mut config, "seed", "seed");
     copy(&mut config, "presence_penalty", "presencePenalty");
     copy(&mut config, "frequency_penalty", "frequencyPenalty");
-    match body.get("stop") {
-        Some(Value::String(s)) => {
-            config.insert("stopSequences".into(), json!([s]));
-        }
-        Some(Value::Array(list)) if !list.is_empty() => {
-            config.insert("stopSequences".into(), Value::Array(list.clone()));
-        }
-        _ => {}
+    if !req.stop.is_empty() {
+        config.insert("stopSequences".into(), json!(req.stop));
     }
-    if let Some(rf) = body.get("response_format") {
-        match rf.get("type").and_then(Value::as_str) {
-            Some("json_object") => {
-                config.insert("responseMimeType".into(), json!("application/json"));
-            }
-            Some("json_schema") => {
-                config.insert("responseMimeType".into(), json!("application/json"));
-                if let Some(schema) = rf.pointer("/json_schema/schema") {
-                    config.insert("responseJsonSchema".into(), schema.clone());
-                }
-            }
-            _ => {}
+    match &req.response_format {
+        ResponseFormat::Text => {}
+        ResponseFormat::JsonObject | ResponseFormat::JsonSchema(None) => {
+            config.insert("responseMimeType".into(), json!("application/json"));
+        }
+        ResponseFormat::JsonSchema(Some(schema)) => {
+            config.insert("responseMimeType".into(), json!("application/json"));
+            config.insert("responseJsonSchema".into(), (*schema).clone());
         }
     }
     if !config.is_empty() {
         out.insert("generationConfig".into(), Value::Object(config));
     }
-    if let Some(tools) = body.get("tools").and_then(Value::as_array) {
-        let declarations: Vec<Value> = tools
-            .iter()
-            .filter_map(|t| t.get("function"))
-            .map(|f| {
-                let mut decl = json!({"name": f.get("name")});
-                if let Some(d) = f.get("description") {
-                    crate::json::set(&mut decl, "description", d.clone());
-                }
-                if let Some(p) = f.get("parameters") {
-                    crate::json::set(&mut decl, "parameters", clean_schema(p));
-                }
-                decl
-            })
-            .collect();
-        if !declarations.is_empty() {
-            out.insert(
-                "tools".into(),
-                json!([{"functionDeclarations": declarations}]),
-            );
-        }
+    let declarations: Vec<Value> = req
+        .tools
+        .iter()
+        .map(|t| {
+            let mut decl = json!({"name": t.name});
+            if let Some(d) = t.description {
+                crate::json::set(&mut decl, "description", d.clone());
+            }
+            if let Some(p) = t.parameters {
+                crate::json::set(&mut decl, "parameters", clean_schema(p));
+            }
+            decl
+        })
+        .collect();
+    if !declarations.is_empty() {
+        out.insert(
+            "tools".into(),
+            json!([{"functionDeclarations": declarations}]),
+        );
     }
-    if let Some(tc) = body.get("tool_choice").and_then(tool_config) {
-        out.insert("toolConfig".into(), tc);
+    if let Some(choice) = &req.tool_choice {
+        out.insert("toolConfig".into(), tool_config(choice));
     }
     // Gemini-native fields (safetySettings, cachedContent, ...) pass through.
     for key in [
