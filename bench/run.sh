@@ -5,7 +5,9 @@
 # through Switchyard (OpenAI passthrough, Anthropic translation, Redis and local cache hits);
 # RPS and p50/p99 at concurrency 1, 16, 64 (wrk), added latency over direct,
 # Switchyard's peak RSS, and time to first streamed chunk (direct vs through Switchyard).
-# Env: DURATION (seconds per cell, default 10), CONCURRENCY (default "1 16 64").
+# Env: DURATION (seconds per cell, default 10), CONCURRENCY (default "1 16 64"),
+# BASELINE (another switchyard binary, e.g. an older build: measured in the same run on the
+# same config, with "after vs before" ratios for the passthrough and the translation).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${DURATION:-10}"
@@ -32,6 +34,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 wait_port() { for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.1; done; echo "bench: port $1 never answered" >&2; exit 1; }
 
 UP_PORT=$(free_port); HOP_PORT=$(free_port); SY_PORT=$(free_port); STREAM_PORT=$(free_port)
+BASE_PORT=$(free_port)
 REDIS_PORT=$(free_port); SY_REDIS_PORT=$(free_port); SY_LOCAL_PORT=$(free_port)
 BODY='{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I help you today?"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":9,"total_tokens":18}}'
 
@@ -82,6 +85,11 @@ model_list:
 CONF
 "$BIN" --config "$WORK/config.yaml" --host 127.0.0.1 --port "$SY_PORT" --workers 2 > "$WORK/switchyard.log" 2>&1 &
 SY_PID=$!; PIDS+=("$SY_PID")
+if [ -n "${BASELINE:-}" ]; then
+    [ -x "$BASELINE" ] || { echo "bench: BASELINE=$BASELINE is not an executable" >&2; exit 1; }
+    "$BASELINE" --config "$WORK/config.yaml" --host 127.0.0.1 --port "$BASE_PORT" --workers 2 > "$WORK/baseline.log" 2>&1 &
+    PIDS+=("$!")
+fi
 
 # The same gateway with the response cache on: every measured request is a hit.
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no > "$WORK/redis.log" 2>&1 &
@@ -120,7 +128,7 @@ to_ms() { awk -v v="$1" 'BEGIN { n=v; sub(/[a-z]+$/,"",n); u=v; sub(/^[0-9.]+/,"
     if (u=="us") n/=1000; else if (u=="s") n*=1000; else if (u=="m") n*=60000; printf "%.3f", n }'; }
 
 declare -A RPS P50 P99
-script_for() { if [ "$1" = anthropic ]; then echo "$WORK/post-anthropic.lua"; else echo "$WORK/post.lua"; fi; }
+script_for() { case "$1" in *anthropic) echo "$WORK/post-anthropic.lua" ;; *) echo "$WORK/post.lua" ;; esac; }
 run_cell() { # target-name url concurrency
     local threads=2; [ "$3" -lt 2 ] && threads=1
     local out; out=$(wrk -t"$threads" -c"$3" -d"${DURATION}s" --latency -s "$(script_for "$1")" "$2")
@@ -139,6 +147,12 @@ declare -A URL=(
     [local-hit]="http://127.0.0.1:$SY_LOCAL_PORT/v1/chat/completions"
 )
 TARGETS="direct nginx switchyard anthropic redis-hit local-hit"
+if [ -n "${BASELINE:-}" ]; then
+    wait_port "$BASE_PORT"
+    URL[baseline]="http://127.0.0.1:$BASE_PORT/v1/chat/completions"
+    URL[baseline-anthropic]="http://127.0.0.1:$BASE_PORT/v1/chat/completions"
+    TARGETS="$TARGETS baseline baseline-anthropic"
+fi
 for t in $TARGETS; do
     wrk -t1 -c8 -d2s -s "$(script_for "$t")" "${URL[$t]}" >/dev/null
 done
@@ -174,6 +188,12 @@ STREAM=$(python3 bench/first_chunk.py "http://127.0.0.1:$STREAM_PORT/v1/chat/com
          "added p50 $(awk -v s="${P50[switchyard,$c]}" -v n="${P50[nginx,$c]}" -v d="${P50[direct,$c]}" 'BEGIN { if (n-d <= 0) print "n/a"; else printf "%.2f", (s-d)/(n-d)}')x the nginx hop's added p50."
     echo "Anthropic translation at concurrency $c: $(awk -v a="${RPS[anthropic,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x the OpenAI passthrough throughput."
     echo "Cache hits at concurrency $c: Redis $(awk -v a="${RPS[redis-hit,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x and local $(awk -v a="${RPS[local-hit,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x the throughput of uncached requests to the zero-latency upstream."
+    if [ -n "${BASELINE:-}" ]; then
+        for cc in $CONCURRENCY; do
+            echo "Against BASELINE at concurrency $cc: passthrough RPS $(awk -v a="${RPS[switchyard,$cc]}" -v b="${RPS[baseline,$cc]}" 'BEGIN {printf "%.2f", a/b}')x, p50 $(awk -v a="${P50[switchyard,$cc]}" -v b="${P50[baseline,$cc]}" 'BEGIN {printf "%.2f", a/b}')x;" \
+                 "Anthropic translation RPS $(awk -v a="${RPS[anthropic,$cc]}" -v b="${RPS[baseline-anthropic,$cc]}" 'BEGIN {printf "%.2f", a/b}')x, p50 $(awk -v a="${P50[anthropic,$cc]}" -v b="${P50[baseline-anthropic,$cc]}" 'BEGIN {printf "%.2f", a/b}')x (this build / BASELINE)."
+        done
+    fi
     echo "Switchyard peak RSS: $((RSS_KB / 1024)) MB ($RSS_KB kB)."
     echo "$STREAM"
 } | tee bench/results.md
