@@ -153,6 +153,13 @@ fn python_str(v: &Value) -> String {
     }
 }
 
+/// The first of these environment variables that is set and not empty.
+fn first_env(names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+}
+
 pub fn parse_deployment(node: Node, group: GroupIdx, notes: &mut Notes) -> Result<Deployment> {
     let entry = as_map(node)?;
     let path = node.path;
@@ -188,13 +195,13 @@ pub fn parse_deployment(node: Node, group: GroupIdx, notes: &mut Notes) -> Resul
     };
     let (provider, upstream_model) = match model.split_once('/') {
         Some((prefix, rest)) => match ProviderKind::from_prefix(prefix) {
-            Some(kind) => (kind, rest.to_string()),
+            Some(kind) => (kind, kind.upstream_model(rest)),
             None => match ProviderKind::infer(&model) {
                 Some(kind) if !prefix.is_empty() => (kind, model.clone()),
                 _ => {
                     return err(
                         &format!("{params_path}.model"),
-                        format!("unknown provider \"{prefix}\" in \"{model}\" (supported: {})", ProviderKind::NAMES),
+                        format!("unknown provider \"{prefix}\" in \"{model}\" (supported: {})", ProviderKind::names()),
                     )
                 }
             },
@@ -209,7 +216,11 @@ pub fn parse_deployment(node: Node, group: GroupIdx, notes: &mut Notes) -> Resul
             }
         },
     };
-    let api_base = p("api_base").string()?.or(p("base_url").string()?);
+    // As LiteLLM does, the provider's environment variables stand in for what the entry omits.
+    let api_base = match p("api_base").string()?.or(p("base_url").string()?) {
+        Some(base) => Some(base),
+        None => first_env(provider.spec().base_env),
+    };
     if let Some(base) = &api_base {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return err(
@@ -327,6 +338,7 @@ pub fn parse_deployment(node: Node, group: GroupIdx, notes: &mut Notes) -> Resul
             api_key: p("api_key")
                 .string()?
                 .filter(|k| !k.is_empty())
+                .or_else(|| first_env(provider.spec().key_env))
                 .map(Secret::new),
             api_version: p("api_version").string()?,
             organization: p("organization").string()?,

@@ -1,7 +1,8 @@
 """The OpenAI Python SDK against Anthropic, Gemini and Azure deployments behind the gateway:
 for each, one streamed exchange and one tool-call exchange (the tool result sent back).
 
-Env: GATEWAY_BASE_URL, GATEWAY_KEY, MODELS (comma-separated model names to check).
+Env: GATEWAY_BASE_URL, GATEWAY_KEY, MODELS (comma-separated model names to check),
+TOOL_MODELS (those of MODELS whose provider has tools; default: all of them).
 """
 import json
 import os
@@ -61,9 +62,12 @@ def tool_exchange(client, model):
 
 def main():
     client = openai.OpenAI(base_url=os.environ["GATEWAY_BASE_URL"], api_key=os.environ["GATEWAY_KEY"], max_retries=0)
-    for model in os.environ["MODELS"].split(","):
+    models = os.environ["MODELS"].split(",")
+    with_tools = os.environ.get("TOOL_MODELS", os.environ["MODELS"]).split(",")
+    for model in models:
         streamed(client, model)
-        tool_exchange(client, model)
+        if model in with_tools:
+            tool_exchange(client, model)
 
 
 if __name__ == "__main__":

@@ -37,15 +37,17 @@ pub fn headers(d: &Upstream) -> Vec<(String, String)> {
                 out.push(("api-key".into(), k));
             }
         }
-        ProviderKind::HostedVllm => {
-            out.push((
-                "authorization".into(),
-                format!("Bearer {}", key.as_deref().unwrap_or("fake-api-key")),
-            ));
-        }
         _ => {
-            if let Some(k) = key {
+            if let Some(k) = key.as_deref().or(d.kind.spec().placeholder_key) {
                 out.push(("authorization".into(), format!("Bearer {k}")));
+            }
+        }
+    }
+    if d.kind == ProviderKind::OpenRouter {
+        // OpenRouter's app attribution, from the variables LiteLLM reads (only when set).
+        for (header, var) in [("http-referer", "OR_SITE_URL"), ("x-title", "OR_APP_NAME")] {
+            if let Ok(v) = std::env::var(var) {
+                out.push((header.into(), v));
             }
         }
     }

@@ -2,6 +2,7 @@
 //! through with the deployment's model and defaults; answers and streams pass through with
 //! only `model` renamed.
 
+mod dialect;
 mod endpoint;
 mod errors;
 mod request;
@@ -17,6 +18,7 @@ pub use request::body;
 pub use stream::OpenAiStream;
 
 use super::contract::{Call, Provider, StreamTranslator, UpstreamFailure, UpstreamRequest};
+use super::params::check_params;
 use super::ProviderKind;
 use crate::openai::{rewrite, Usage};
 use crate::providers::upstream::Upstream;
@@ -35,6 +37,12 @@ impl OpenAiCompatible {
 impl Provider for OpenAiCompatible {
     fn request(&self, call: &Call<'_>) -> Result<UpstreamRequest, AttemptError> {
         let d = call.upstream;
+        check_params(
+            self.kind,
+            call.body,
+            dialect::of(self.kind).unsupported,
+            call.drop_params,
+        )?;
         let body = body(d, call.endpoint, call.body, call.drop_params);
         Ok(UpstreamRequest {
             url: url(d, call.endpoint),

@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use super::dialect;
 use crate::openai::Endpoint;
 use crate::providers::upstream::Upstream;
 use crate::providers::ProviderKind;
@@ -104,7 +105,9 @@ pub struct UpstreamBody<'a> {
 
 impl UpstreamBody<'_> {
     fn keep(&self, key: &str) -> bool {
-        let supported_here = !self.drop_params || supported(self.d, self.endpoint, key);
+        let supported_here = !self.drop_params
+            || (supported(self.d, self.endpoint, key)
+                && !dialect::of(self.d.kind).unsupported.contains(&key));
         key != "model" && supported_here && !self.d.additional_drop_params.iter().any(|p| p == key)
     }
 
@@ -122,9 +125,16 @@ impl UpstreamBody<'_> {
 impl serde::Serialize for UpstreamBody<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
+        let dialect = dialect::of(self.d.kind);
+        let has_max_completion_tokens = self.client.contains_key("max_completion_tokens");
         let mut map = s.serialize_map(None)?;
         for (k, v) in self.entries() {
-            map.serialize_entry(k, v)?;
+            if let Some(name) = dialect.name(k, has_max_completion_tokens) {
+                map.serialize_entry(name, &dialect.value(k, v))?;
+            }
+        }
+        if dialect.ask_usage && !self.client.contains_key("usage") {
+            map.serialize_entry("usage", &serde_json::json!({"include": true}))?;
         }
         map.serialize_entry("model", &self.d.model)?;
         map.end()
