@@ -259,3 +259,66 @@ fn cache_and_shared_state_errors_name_the_field() {
     );
     assert!(!stdout.contains("hunter2-secret"));
 }
+
+#[test]
+fn every_problem_in_the_file_is_named_in_one_run() {
+    let yaml = "model_list:\n  - model_name: a\n    litellm_params:\n      model: ollama_typo/llama3\n  - model_name: b\n    litellm_params:\n      model: openai/gpt-4o\n      api_key: os.environ/SWITCHYARD_TEST_UNSET_KEY\n  - model_name: c\n    litellm_params:\n      model: frobnicate/x\n  - model_name: d\n    litellm_params:\n      model: openai/gpt-4o\n      rpm: lots\nrouter_settings:\n  timeout: -5\n";
+    let out = check(&temp_config("many", yaml), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    for want in [
+        "5 problems:",
+        "model_list[0].litellm_params.model: unknown provider \"ollama_typo\"",
+        "model_list[1].litellm_params.api_key: environment variable SWITCHYARD_TEST_UNSET_KEY is not set",
+        "model_list[2].litellm_params.model: unknown provider \"frobnicate\"",
+        "model_list[3].litellm_params.rpm: expected a number",
+        "router_settings.timeout:",
+    ] {
+        assert!(stderr.contains(want), "missing {want:?} in:\n{stderr}");
+    }
+}
+
+#[test]
+fn a_config_with_every_openai_compatible_prefix_is_clean() {
+    let prefixes = [
+        "groq/llama-3.1-8b-instant",
+        "mistral/mistral-small-latest",
+        "deepseek/deepseek-chat",
+        "openrouter/anthropic/claude-3.5-sonnet",
+        "together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo",
+        "fireworks_ai/llama-v3p1-8b-instruct",
+        "xai/grok-3",
+        "perplexity/sonar",
+        "cerebras/llama3.1-8b",
+        "deepinfra/meta-llama/Meta-Llama-3.1-8B-Instruct",
+        "nvidia_nim/meta/llama3-8b-instruct",
+        "sambanova/Meta-Llama-3.1-8B-Instruct",
+        "lm_studio/qwen2.5-7b-instruct",
+        "llamafile/mistral-7b",
+        "github/gpt-4o-mini",
+    ];
+    let mut yaml = String::from("model_list:\n");
+    for (i, model) in prefixes.iter().enumerate() {
+        yaml.push_str(&format!(
+            "  - model_name: m{i}\n    litellm_params:\n      model: {model}\n      api_key: k{i}\n"
+        ));
+    }
+    let out = check(&temp_config("family", &yaml), &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Each got LiteLLM's default api_base.
+    for base in [
+        "https://api.groq.com/openai/v1",
+        "https://api.deepseek.com/beta",
+        "https://api.fireworks.ai/inference/v1",
+        "https://api.perplexity.ai",
+        "https://models.inference.ai.azure.com",
+    ] {
+        assert!(stdout.contains(base), "{base} in\n{stdout}");
+    }
+    assert!(stdout.contains("provider=fireworks_ai"), "{stdout}");
+}

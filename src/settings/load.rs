@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::value::{err, ConfigError, Result};
+use super::value::{err, ConfigError, Problems, Result};
 
 const ENV_PREFIX: &str = "os.environ/";
 
@@ -20,14 +20,10 @@ fn read_yaml(path: &Path) -> Result<Value> {
     let built = config::Config::builder()
         .add_source(source)
         .build()
-        .map_err(|e| ConfigError {
-            path: shown.clone(),
-            reason: format!("not valid YAML: {e}"),
-        })?;
-    built.try_deserialize::<Value>().map_err(|e| ConfigError {
-        path: shown,
-        reason: format!("unreadable: {e}"),
-    })
+        .map_err(|e| ConfigError::new(shown.clone(), format!("not valid YAML: {e}")))?;
+    built
+        .try_deserialize::<Value>()
+        .map_err(|e| ConfigError::new(shown, format!("unreadable: {e}")))
 }
 
 /// Reads the file and its `include`s (paths relative to the including file): `model_list`
@@ -47,10 +43,7 @@ pub fn read_tree(path: &Path) -> Result<Value> {
                 .into_iter()
                 .map(|v| v.as_str().map(str::to_string))
                 .collect::<Option<_>>()
-                .ok_or_else(|| ConfigError {
-                    path: "include".into(),
-                    reason: "expected a list of file names".into(),
-                })?,
+                .ok_or_else(|| ConfigError::new("include", "expected a list of file names"))?,
             _ => return err("include", "expected a list of file names"),
         };
         let base = path
@@ -121,26 +114,28 @@ impl EnvLookup {
     }
 }
 
-/// Replaces every `os.environ/NAME` string in the tree; an unset variable is an error naming
-/// the field (LiteLLM silently turns it into None and fails later, at request time).
-pub fn resolve_env(value: &mut Value, path: &str, env: &EnvLookup) -> Result<()> {
+/// Replaces every `os.environ/NAME` string in the tree; an unset variable is a problem naming
+/// the field (LiteLLM silently turns it into None and fails later, at request time), and the
+/// field reads as absent so it raises no second problem.
+pub fn resolve_env(value: &mut Value, path: &str, env: &EnvLookup, problems: &mut Problems) {
     match value {
         Value::String(s) => {
             if let Some(name) = s.strip_prefix(ENV_PREFIX) {
                 match env.get(name.trim()) {
                     Some(v) => *s = v,
                     None => {
-                        return err(
+                        problems.push(ConfigError::new(
                             path,
                             format!("environment variable {name} is not set (referenced as {s})"),
-                        )
+                        ));
+                        *value = Value::Null;
                     }
                 }
             }
         }
         Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {
-                resolve_env(item, &format!("{path}[{i}]"), env)?;
+                resolve_env(item, &format!("{path}[{i}]"), env, problems);
             }
         }
         Value::Object(map) => {
@@ -150,10 +145,9 @@ pub fn resolve_env(value: &mut Value, path: &str, env: &EnvLookup) -> Result<()>
                 } else {
                     format!("{path}.{k}")
                 };
-                resolve_env(v, &child, env)?;
+                resolve_env(v, &child, env, problems);
             }
         }
         _ => {}
     }
-    Ok(())
 }

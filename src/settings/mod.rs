@@ -22,7 +22,7 @@ use switchyard_actors::{DeploymentIdx, GroupIdx};
 pub use deployment::Deployment;
 use notes::Notes;
 use router::{GroupNames, ROUTER_KEYS, ROUTER_KEYS_NOT_USED};
-use value::{as_map, err, Field, Node, Result};
+use value::{as_map, err, ConfigError, Field, Node, Problems, Result};
 
 use crate::secret::Secret;
 
@@ -163,9 +163,8 @@ impl GatewayConfig {
                 ))
                 .build()
                 .and_then(|c| c.try_deserialize::<Value>())
-                .map_err(|e| value::ConfigError {
-                    path: "built-in quick-start config".into(),
-                    reason: e.to_string(),
+                .map_err(|e| {
+                    value::ConfigError::new("built-in quick-start config", e.to_string())
                 })?,
         )
         .unwrap_or_default();
@@ -174,7 +173,10 @@ impl GatewayConfig {
 
     pub fn from_tree(mut tree: Value, source: &str) -> Result<Self> {
         let env = load::EnvLookup::from_tree(&tree);
-        load::resolve_env(&mut tree, "", &env)?;
+        // Each independent part is checked even when another is wrong: one run of
+        // check-config names every problem in the file.
+        let mut problems = Problems::default();
+        load::resolve_env(&mut tree, "", &env, &mut problems);
         let root = as_map(Node {
             value: &tree,
             path: "",
@@ -185,12 +187,15 @@ impl GatewayConfig {
             n.path = n.path.trim_start_matches('.').to_string();
         }
         let empty = Map::new();
-        let section = |key: &str| -> Result<&Map<String, Value>> {
-            Ok(Field::of(root, "", key).map()?.unwrap_or(&empty))
+        let mut section = |key: &str| -> &Map<String, Value> {
+            problems
+                .keep(Field::of(root, "", key).map())
+                .flatten()
+                .unwrap_or(&empty)
         };
-        let litellm = section("litellm_settings")?;
-        let router = section("router_settings")?;
-        let general = section("general_settings")?;
+        let litellm = section("litellm_settings");
+        let router = section("router_settings");
+        let general = section("general_settings");
         notes.check_keys(
             litellm,
             "litellm_settings",
@@ -204,15 +209,31 @@ impl GatewayConfig {
             GENERAL_KEYS,
             GENERAL_KEYS_NOT_USED,
         );
-        let cache = cache::cache_settings(root, litellm, &env, &mut notes)?;
-        let shared_state = shared_state::shared_state(router, cache.as_ref())?;
+        let cache = problems
+            .keep(cache::cache_settings(root, litellm, &env, &mut notes))
+            .flatten();
+        let shared_state = problems
+            .keep(shared_state::shared_state(router, cache.as_ref()))
+            .flatten();
 
-        let Some(list) = Field::of(root, "", "model_list").list()? else {
-            return err("model_list", "required: a list of deployments");
+        let list = match problems.keep(Field::of(root, "", "model_list").list()) {
+            Some(Some(list)) if !list.is_empty() => list.as_slice(),
+            Some(Some(_)) => {
+                problems.push(ConfigError::new(
+                    "model_list",
+                    "must name at least one deployment",
+                ));
+                &[]
+            }
+            Some(None) => {
+                problems.push(ConfigError::new(
+                    "model_list",
+                    "required: a list of deployments",
+                ));
+                &[]
+            }
+            None => &[],
         };
-        if list.is_empty() {
-            return err("model_list", "must name at least one deployment");
-        }
         let mut deployments: Vec<Deployment> = Vec::with_capacity(list.len());
         let mut groups: Vec<GroupSpec> = Vec::new();
         let mut group_index: HashMap<String, GroupIdx> = HashMap::new();
@@ -233,31 +254,35 @@ impl GatewayConfig {
                     deployments: Vec::new(),
                 });
             }
-            let mut d = deployment::parse_deployment(
+            let Some(mut d) = problems.keep(deployment::parse_deployment(
                 Node {
                     value: entry,
                     path: &path,
                 },
                 group,
                 &mut notes,
-            )?;
+            )) else {
+                continue;
+            };
             if let Some(prev) = deployments.iter().position(|o| o.id == d.id) {
                 let explicit = entry
                     .pointer("/model_info/id")
                     .is_some_and(|v| !v.is_null());
                 if explicit {
-                    return err(
-                        &format!("{path}.model_info.id"),
+                    problems.push(ConfigError::new(
+                        format!("{path}.model_info.id"),
                         format!(
                             "duplicate deployment id \"{}\" (also model_list[{prev}])",
                             d.id
                         ),
-                    );
+                    ));
+                    continue;
                 }
                 // Two identical entries hash alike; a suffix keeps ids unique and still the same
                 // on every instance that loads this config.
                 d.id = format!("{}-{i}", d.id);
                 d.spec.id = d.id.clone();
+                d.upstream.id = d.id.clone();
                 notes.differs(
                     &path,
                     &format!("same parameters as model_list[{prev}]: its id gets the suffix -{i}"),
@@ -274,51 +299,99 @@ impl GatewayConfig {
 
         let mut alias_index = HashMap::new();
         let mut aliases = Vec::new();
-        if let Some(map) = Field::of(router, "router_settings", "model_group_alias").map()? {
-            for (alias, target) in map {
-                let path = format!("router_settings.model_group_alias.{alias}");
-                let (name, hidden) = match target {
-                    Value::String(s) => (s.clone(), false),
-                    Value::Object(m) => (
-                        Field::of(m, &path, "model").string()?.unwrap_or_default(),
-                        Field::of(m, &path, "hidden").bool()?.unwrap_or(false),
-                    ),
-                    _ => return err(&path, "expected a group name or {model, hidden}"),
-                };
-                match group_index.get(&name) {
-                    Some(g) => {
-                        alias_index.insert(alias.clone(), *g);
-                        aliases.push(Alias {
-                            name: alias.clone(),
-                            group: *g,
-                            hidden,
-                        });
-                    }
-                    None => notes.unknown(
+        let alias_map = problems
+            .keep(Field::of(router, "router_settings", "model_group_alias").map())
+            .flatten();
+        for (alias, target) in alias_map.into_iter().flatten() {
+            let path = format!("router_settings.model_group_alias.{alias}");
+            let (name, hidden) = match target {
+                Value::String(s) => (s.clone(), false),
+                Value::Object(m) => (
+                    problems
+                        .keep(Field::of(m, &path, "model").string())
+                        .flatten()
+                        .unwrap_or_default(),
+                    problems
+                        .keep(Field::of(m, &path, "hidden").bool())
+                        .flatten()
+                        .unwrap_or(false),
+                ),
+                _ => {
+                    problems.push(ConfigError::new(
                         &path,
-                        &format!("alias target `{name}` is not a model group: ignored"),
-                    ),
+                        "expected a group name or {model, hidden}",
+                    ));
+                    continue;
                 }
+            };
+            match group_index.get(&name) {
+                Some(g) => {
+                    alias_index.insert(alias.clone(), *g);
+                    aliases.push(Alias {
+                        name: alias.clone(),
+                        group: *g,
+                        hidden,
+                    });
+                }
+                None => notes.unknown(
+                    &path,
+                    &format!("alias target `{name}` is not a model group: ignored"),
+                ),
             }
         }
         let names = GroupNames {
             index: &group_index,
             aliases: &alias_index,
         };
-        let router_spec = router::router_spec(router, litellm, &names, &mut notes)?;
-
-        let max_request_bytes = Field::of(general, "general_settings", "max_request_size_mb")
-            .megabytes(limits::MAX_REQUEST_SIZE_MB)?
-            .unwrap_or(32 * 1024 * 1024);
-        let limits = limits::limits(root, &mut notes)?;
-        let master_key = match Field::of(general, "general_settings", "master_key").string()? {
-            Some(k) => Some(k),
-            None => std::env::var("LITELLM_MASTER_KEY").ok(),
-        }
-        .filter(|k| !k.is_empty())
-        .map(Secret::new);
+        let router_spec = problems.keep(router::router_spec(router, litellm, &names, &mut notes));
+        let max_request_bytes = problems
+            .keep(
+                Field::of(general, "general_settings", "max_request_size_mb")
+                    .megabytes(limits::MAX_REQUEST_SIZE_MB),
+            )
+            .map(|mb| mb.unwrap_or(32 * 1024 * 1024));
+        let limits = problems.keep(limits::limits(root, &mut notes));
+        let master_key = problems
+            .keep(Field::of(general, "general_settings", "master_key").string())
+            .flatten()
+            .or_else(|| std::env::var("LITELLM_MASTER_KEY").ok())
+            .filter(|k| !k.is_empty())
+            .map(Secret::new);
         let l = |key: &str| Field::of(litellm, "litellm_settings", key);
         let r = |key: &str| Field::of(router, "router_settings", key);
+        let router_timeout = problems.keep(r("timeout").seconds(limits::MAX_TIMEOUT));
+        let router_stream_timeout = problems.keep(r("stream_timeout").seconds(limits::MAX_TIMEOUT));
+        let request_timeout = problems.keep(l("request_timeout").seconds(limits::MAX_TIMEOUT));
+        let drop_params = problems.keep(l("drop_params").bool());
+        let json_logs = problems.keep(l("json_logs").bool());
+        let verbose = problems.keep(l("set_verbose").bool());
+        if let Some(e) = problems.into_error() {
+            return Err(e);
+        }
+        let (
+            Some(router_spec),
+            Some(max_request_bytes),
+            Some(limits),
+            Some(router_timeout),
+            Some(router_stream_timeout),
+            Some(request_timeout),
+            Some(drop_params),
+            Some(json_logs),
+            Some(verbose),
+        ) = (
+            router_spec,
+            max_request_bytes,
+            limits,
+            router_timeout,
+            router_stream_timeout,
+            request_timeout,
+            drop_params,
+            json_logs,
+            verbose,
+        )
+        else {
+            return err("", "the config could not be read");
+        };
         Ok(Self {
             source: source.to_string(),
             deployments,
@@ -326,12 +399,12 @@ impl GatewayConfig {
             group_index,
             aliases,
             router: router_spec,
-            router_timeout: r("timeout").seconds(limits::MAX_TIMEOUT)?,
-            router_stream_timeout: r("stream_timeout").seconds(limits::MAX_TIMEOUT)?,
-            request_timeout: l("request_timeout").seconds(limits::MAX_TIMEOUT)?,
-            drop_params: l("drop_params").bool()?.unwrap_or(false),
-            json_logs: l("json_logs").bool()?.unwrap_or(false),
-            verbose: l("set_verbose").bool()?.unwrap_or(false),
+            router_timeout,
+            router_stream_timeout,
+            request_timeout,
+            drop_params: drop_params.unwrap_or(false),
+            json_logs: json_logs.unwrap_or(false),
+            verbose: verbose.unwrap_or(false),
             master_key,
             max_request_bytes,
             limits,

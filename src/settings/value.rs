@@ -5,16 +5,72 @@
 use serde_json::{Map, Value};
 use switchyard_actors::seconds::{Seconds, SecondsError};
 
-/// A config error: the field path and what is wrong with it.
+/// A config error: the field path and what is wrong with it, and any further problems found
+/// in the same file (a config is checked whole, so one run names them all).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigError {
     pub path: String,
     pub reason: String,
+    pub more: Vec<ConfigError>,
+}
+
+impl ConfigError {
+    pub fn new(path: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            reason: reason.into(),
+            more: Vec::new(),
+        }
+    }
+
+    /// Every problem, this one first.
+    pub fn all(&self) -> impl Iterator<Item = &ConfigError> {
+        std::iter::once(self).chain(self.more.iter())
+    }
 }
 
 impl std::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.path, self.reason)
+        if self.more.is_empty() {
+            return write!(f, "{}: {}", self.path, self.reason);
+        }
+        write!(f, "{} problems:", self.more.len() + 1)?;
+        for e in self.all() {
+            write!(f, "\n  {}: {}", e.path, e.reason)?;
+        }
+        Ok(())
+    }
+}
+
+/// Problems found so far in one config; checking goes on past each one.
+#[derive(Default)]
+pub struct Problems(Vec<ConfigError>);
+
+impl Problems {
+    /// The value, or `None` with its error kept.
+    pub fn keep<T>(&mut self, r: Result<T>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(e);
+                None
+            }
+        }
+    }
+
+    pub fn push(&mut self, e: ConfigError) {
+        self.0.push(e);
+    }
+
+    /// All of them as one error (the first, with the rest in `more`); `None` when there are none.
+    pub fn into_error(self) -> Option<ConfigError> {
+        let mut all = self.0.into_iter().flat_map(|e| {
+            let ConfigError { path, reason, more } = e;
+            std::iter::once(ConfigError::new(path, reason)).chain(more)
+        });
+        let mut first = all.next()?;
+        first.more = all.collect();
+        Some(first)
     }
 }
 
@@ -30,10 +86,7 @@ pub struct Node<'a> {
 }
 
 pub fn err<T>(path: &str, reason: impl Into<String>) -> Result<T> {
-    Err(ConfigError {
-        path: path.to_string(),
-        reason: reason.into(),
-    })
+    Err(ConfigError::new(path, reason))
 }
 
 pub fn child_path(path: &str, key: &str) -> String {
