@@ -129,6 +129,8 @@ struct OutputProbe<'a> {
 struct ChoiceProbe<'a> {
     #[serde(borrow)]
     message: Option<MessageProbe<'a>>,
+    #[serde(borrow)]
+    text: Option<std::borrow::Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -147,6 +149,10 @@ pub fn has_output(endpoint: Endpoint, body: &[u8]) -> bool {
     };
     match endpoint {
         Endpoint::Embeddings => !p.data.is_empty(),
+        Endpoint::Completions => p
+            .choices
+            .iter()
+            .any(|c| c.text.as_ref().is_some_and(|t| !t.is_empty())),
         Endpoint::Chat => p.choices.iter().any(|c| {
             c.message.as_ref().is_some_and(|m| {
                 m.content.as_ref().is_some_and(|s| !s.is_empty())

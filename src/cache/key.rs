@@ -52,6 +52,7 @@ fn hash_with(
     h.update(match endpoint {
         Endpoint::Chat => b"chat".as_slice(),
         Endpoint::Embeddings => b"embeddings".as_slice(),
+        Endpoint::Completions => b"completions".as_slice(),
     });
     h.update([0]);
     feed_str(&mut h, group);

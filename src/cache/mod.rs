@@ -23,6 +23,10 @@ use crate::redis_link::{RedisEndpoint, RedisLink, RedisProbe};
 use crate::settings::cache::{CacheBackend, CacheSettings};
 use local::LocalCache;
 
+fn streamed(body: &Map<String, Value>) -> bool {
+    body.get("stream").and_then(Value::as_bool) == Some(true)
+}
+
 /// What the cache does for one request.
 #[derive(Clone, Debug)]
 pub struct CachePlan {
@@ -93,6 +97,8 @@ impl SharedCache {
         let call_type_on = match endpoint {
             Endpoint::Chat => s.chat,
             Endpoint::Embeddings => s.embeddings,
+            // A streamed text completion is neither assembled nor replayed (chat only).
+            Endpoint::Completions => s.text_completion && !streamed(body),
         };
         if !call_type_on || !(s.default_on || c.use_cache) {
             return None;
@@ -117,7 +123,7 @@ impl SharedCache {
                     })
                     .collect::<Vec<_>>()
             }),
-            Endpoint::Chat => None,
+            Endpoint::Chat | Endpoint::Completions => None,
         };
         let key = match items.as_ref().and_then(|i| i.first()) {
             Some((_, k)) => k.clone(),

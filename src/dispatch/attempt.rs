@@ -9,7 +9,7 @@ use switchyard_actors::seconds::Seconds;
 use super::inline_images::inline_remote_images;
 use super::relay::{Relay, StreamEnd};
 use super::Prepared;
-use crate::openai::{Endpoint, Usage};
+use crate::openai::Usage;
 use crate::providers::classify::{connection_error, timeout_error};
 use crate::providers::contract::{Call, UpstreamFailure};
 use crate::providers::mock;
@@ -64,8 +64,8 @@ pub fn attempt_timeout(cfg: &GatewayConfig, d: &Deployment, p: &Prepared) -> Sec
 }
 
 fn mock_answer(p: &Prepared, text: &str, model: &str) -> Answer {
-    if p.stream && p.endpoint == Endpoint::Chat {
-        let events = mock::chat_stream(text, model, &p.body, p.include_usage);
+    if p.stream && p.endpoint.streams() {
+        let events = mock::stream(p.endpoint, text, model, &p.body, p.include_usage);
         return Answer::Stream(Box::new(move |end: StreamEnd| {
             futures_util::stream::iter(events.into_iter().map(Ok))
                 .chain(futures_util::stream::once(async move {
@@ -124,7 +124,7 @@ pub async fn call(
     let seconds = attempt_timeout(cfg, d, p);
     let budget = seconds.duration();
     let deadline = tokio::time::Instant::now() + budget;
-    let wants_stream = p.stream && p.endpoint == Endpoint::Chat;
+    let wants_stream = p.stream && p.endpoint.streams();
     let call = Call {
         upstream: &d.upstream,
         endpoint: p.endpoint,

@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::{cached, Prepared};
 use crate::cache::{embeddings, CachePlan, WorkerCache};
 use crate::error::GatewayError;
+use crate::openai::Endpoint;
 use crate::state::{AppState, Worker};
 
 /// What the cache decided for a request that goes upstream.
@@ -68,7 +69,8 @@ pub async fn before(
                 }
             }
         }
-        p.collect_stream = plan.store && p.stream;
+        // Only chat streams are assembled for the cache.
+        p.collect_stream = plan.store && p.stream && p.endpoint == Endpoint::Chat;
         if p.collect_stream && !p.include_usage {
             // The stored answer needs its usage; the relay hides the usage chunk from a client
             // that did not ask for it.

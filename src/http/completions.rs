@@ -1,4 +1,4 @@
-//! `POST /v1/chat/completions` and `POST /v1/embeddings`.
+//! `POST /v1/chat/completions`, `POST /v1/embeddings` and `POST /v1/completions`.
 
 use std::time::Instant;
 
@@ -67,4 +67,13 @@ pub async fn embeddings(
     worker: web::Data<Worker>,
 ) -> HttpResponse {
     handle(req, payload, state, worker, Endpoint::Embeddings).await
+}
+
+pub async fn text(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    worker: web::Data<Worker>,
+) -> HttpResponse {
+    handle(req, payload, state, worker, Endpoint::Completions).await
 }

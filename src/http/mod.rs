@@ -22,6 +22,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             &format!("{prefix}/embeddings"),
             web::post().to(completions::embeddings),
         )
+        .route(
+            &format!("{prefix}/completions"),
+            web::post().to(completions::text),
+        )
         .route(&format!("{prefix}/models"), web::get().to(models::list))
         .route(
             &format!("{prefix}/models/{{model:.+}}"),
@@ -35,6 +39,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/openai/deployments/{m}/chat/completions",
         web::post().to(completions::chat),
+    )
+    .route(
+        "/engines/{m}/completions",
+        web::post().to(completions::text),
+    )
+    .route(
+        "/openai/deployments/{m}/completions",
+        web::post().to(completions::text),
     )
     .route("/model/info", web::get().to(model_info::list))
     .route("/v1/model/info", web::get().to(model_info::list))

@@ -226,10 +226,7 @@ fn group_list(
 }
 
 fn validate(endpoint: Endpoint, body: &Map<String, Value>) -> Result<(), GatewayError> {
-    let route = match endpoint {
-        Endpoint::Chat => "/chat/completions",
-        Endpoint::Embeddings => "/embeddings",
-    };
+    let route = endpoint.route();
     match endpoint {
         Endpoint::Chat => match body.get("messages") {
             None | Some(Value::Null) => Err(GatewayError::invalid(format!("{route}: Missing required parameter: 'messages'."), "messages")),
@@ -258,6 +255,15 @@ fn validate(endpoint: Endpoint, body: &Map<String, Value>) -> Result<(), Gateway
                 "input",
             )),
         },
+        Endpoint::Completions => match body.get("prompt") {
+            None | Some(Value::Null) => Err(GatewayError::invalid(format!("{route}: Missing required parameter: 'prompt'."), "prompt")),
+            Some(Value::String(_)) => Ok(()),
+            Some(Value::Array(items)) if !items.is_empty() => Ok(()),
+            Some(_) => Err(GatewayError::invalid(
+                format!("{route}: 'prompt' must be a string, or a non-empty list of strings or token ids."),
+                "prompt",
+            )),
+        },
     }
 }
 
@@ -270,10 +276,7 @@ pub fn prepare(
     call_id: String,
     started: Instant,
 ) -> Result<Prepared, GatewayError> {
-    let route = match endpoint {
-        Endpoint::Chat => "/chat/completions",
-        Endpoint::Embeddings => "/embeddings",
-    };
+    let route = endpoint.route();
     let model = match body.get("model") {
         Some(Value::String(m)) if !m.is_empty() => m.clone(),
         Some(Value::String(_)) | None | Some(Value::Null) => {
@@ -349,7 +352,7 @@ pub fn prepare(
         group,
         requested_model: model,
         body,
-        stream: stream && endpoint == Endpoint::Chat,
+        stream: stream && endpoint.streams(),
         include_usage,
         overrides,
         timeout,

@@ -4,6 +4,8 @@
 pub enum Endpoint {
     Chat,
     Embeddings,
+    /// Legacy text completions (`prompt` in, `text` out): base models served by vLLM/SGLang.
+    Completions,
 }
 
 impl Endpoint {
@@ -12,6 +14,21 @@ impl Endpoint {
         match self {
             Self::Chat => "chat/completions",
             Self::Embeddings => "embeddings",
+            Self::Completions => "completions",
         }
+    }
+
+    /// The route clients call, for error messages.
+    pub fn route(self) -> &'static str {
+        match self {
+            Self::Chat => "/chat/completions",
+            Self::Embeddings => "/embeddings",
+            Self::Completions => "/completions",
+        }
+    }
+
+    /// Whether answers can be streamed.
+    pub fn streams(self) -> bool {
+        self != Self::Embeddings
     }
 }

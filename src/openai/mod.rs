@@ -10,6 +10,7 @@ pub mod error_body;
 pub mod ids;
 pub mod request;
 pub mod rewrite;
+pub mod text_completion;
 pub mod usage;
 
 pub use endpoint::Endpoint;

@@ -195,3 +195,17 @@ pub fn event_object(kind: ProviderKind, ev: &super::sse::SseEvent) -> Result<Val
         .filter(Value::is_object)
         .ok_or_else(|| malformed(kind, "a stream event that is not a JSON object"))
 }
+
+/// A request for an API the provider does not have (Anthropic embeddings, Gemini text
+/// completions): a 400 the router does not retry elsewhere in the group.
+pub fn no_such_api(kind: ProviderKind, endpoint: crate::openai::Endpoint) -> AttemptError {
+    AttemptError::new(
+        ErrorClass::BadRequest,
+        400,
+        format!(
+            "BadRequestError: {} has no {} API; route these requests to a deployment that has one",
+            kind.name(),
+            endpoint.route()
+        ),
+    )
+}

@@ -26,6 +26,7 @@ pub enum ProviderKind {
     LmStudio,
     Llamafile,
     Github,
+    TextCompletionOpenAi,
 }
 
 pub struct Spec {
@@ -248,6 +249,14 @@ pub static SPECS: &[Spec] = &[
         Some("https://models.inference.ai.azure.com"),
         &["GITHUB_API_BASE"],
         &["GITHUB_API_KEY"],
+    ),
+    spec(
+        K::TextCompletionOpenAi,
+        &["text-completion-openai"],
+        "Text-completion-openaiException",
+        Some("https://api.openai.com/v1"),
+        &["OPENAI_BASE_URL", "OPENAI_API_BASE"],
+        &["OPENAI_API_KEY"],
     ),
 ];
 

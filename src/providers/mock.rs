@@ -10,6 +10,7 @@ use crate::openai::chunk::{done_event, ChunkHead, ChunkUsage, Delta};
 use crate::openai::completion::{AnswerUsage, AssistantMessage, Choice, Completion};
 use crate::openai::embeddings::{Embedding, EmbeddingList, EmbeddingUsage};
 use crate::openai::ids::unix_now;
+use crate::openai::text_completion::{TextChoice, TextCompletion};
 use crate::openai::{Endpoint, Usage};
 
 /// A rough token count (about four characters a token) for usage figures of mock answers.
@@ -21,7 +22,11 @@ fn estimate_tokens(text: &str) -> u64 {
 }
 
 fn prompt_tokens(body: &Map<String, Value>) -> u64 {
-    let text = match body.get("messages").or_else(|| body.get("input")) {
+    let text = match body
+        .get("messages")
+        .or_else(|| body.get("input"))
+        .or_else(|| body.get("prompt"))
+    {
         Some(v) => v.to_string(),
         None => String::new(),
     };
@@ -50,7 +55,7 @@ pub fn chat_completion(text: &str, model: &str, request: &Map<String, Value>) ->
 }
 
 /// The answer as SSE events, a word per chunk, then the finish chunk, usage when asked, `[DONE]`.
-pub fn chat_stream(
+fn chat_stream(
     text: &str,
     model: &str,
     request: &Map<String, Value>,
@@ -114,6 +119,61 @@ pub fn embeddings(model: &str, request: &Map<String, Value>) -> (Vec<u8>, Usage)
     (list.to_vec(), usage)
 }
 
+/// A text completion: the prompt in, the mock text out.
+pub fn text_completion(text: &str, model: &str, request: &Map<String, Value>) -> (Vec<u8>, Usage) {
+    let usage = Usage::counted(prompt_tokens(request), estimate_tokens(text), None);
+    let mut out = TextCompletion::new(mock_id(), unix_now(), model);
+    out.choices.push(TextChoice {
+        index: 0,
+        text: Cow::Borrowed(text),
+        logprobs: None,
+        finish_reason: Some("stop"),
+    });
+    out.usage = Some(usage.body());
+    (out.to_vec(), usage)
+}
+
+/// A text completion streamed a word per event, then the finish, usage when asked, `[DONE]`.
+fn text_stream(
+    text: &str,
+    model: &str,
+    request: &Map<String, Value>,
+    include_usage: bool,
+) -> Vec<Bytes> {
+    let (id, created) = (mock_id(), unix_now());
+    let piece = |text: &str, finish: Option<&'static str>| {
+        let mut c = TextCompletion::new(id.as_str(), created, model);
+        c.choices.push(TextChoice {
+            index: 0,
+            text: Cow::Owned(text.to_string()),
+            logprobs: None,
+            finish_reason: finish,
+        });
+        c
+    };
+    let mut events: Vec<TextCompletion> = text
+        .split_inclusive(' ')
+        .map(|word| piece(word, None))
+        .collect();
+    events.push(piece("", Some("stop")));
+    if include_usage {
+        let mut last = TextCompletion::new(id.as_str(), created, model);
+        last.usage =
+            Some(Usage::counted(prompt_tokens(request), estimate_tokens(text), None).body());
+        events.push(last);
+    }
+    let mut out: Vec<Bytes> = events
+        .iter()
+        .map(|e| {
+            let mut sse = Vec::new();
+            e.write_sse(&mut sse);
+            Bytes::from(sse)
+        })
+        .collect();
+    out.push(done_event());
+    out
+}
+
 pub fn answer(
     endpoint: Endpoint,
     text: &str,
@@ -123,5 +183,20 @@ pub fn answer(
     match endpoint {
         Endpoint::Chat => chat_completion(text, model, request),
         Endpoint::Embeddings => embeddings(model, request),
+        Endpoint::Completions => text_completion(text, model, request),
+    }
+}
+
+/// A streamed mock answer (chat or text completion).
+pub fn stream(
+    endpoint: Endpoint,
+    text: &str,
+    model: &str,
+    request: &Map<String, Value>,
+    include_usage: bool,
+) -> Vec<Bytes> {
+    match endpoint {
+        Endpoint::Completions => text_stream(text, model, request, include_usage),
+        _ => chat_stream(text, model, request, include_usage),
     }
 }

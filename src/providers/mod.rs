@@ -13,6 +13,7 @@ pub mod mock;
 pub mod openai;
 pub mod params;
 pub mod sse;
+pub mod text_completion;
 pub mod upstream;
 
 use std::sync::Arc;
@@ -28,6 +29,7 @@ pub fn resolve(kind: ProviderKind) -> Arc<dyn Provider> {
     match kind {
         ProviderKind::Anthropic => Arc::new(anthropic::Anthropic),
         ProviderKind::Gemini => Arc::new(gemini::Gemini),
+        ProviderKind::TextCompletionOpenAi => Arc::new(text_completion::TextCompletionOpenAi),
         // Every other provider speaks the OpenAI API, each with its own dialect.
         _ => Arc::new(openai::OpenAiCompatible::new(kind)),
     }

@@ -148,6 +148,7 @@ pub struct CacheSettings {
     pub namespace: Option<String>,
     pub chat: bool,
     pub embeddings: bool,
+    pub text_completion: bool,
     /// `mode: default_off` caches only requests that send `cache: {"use-cache": true}`.
     pub default_on: bool,
     /// Only when set explicitly: LiteLLM's silent default of 4 is not copied.
@@ -249,14 +250,15 @@ pub fn cache_settings(
             .unwrap_or(Seconds::whole(60)),
     };
     let ttl = p("ttl").seconds(MAX_CACHE_TTL)?.unwrap_or(default_ttl);
-    let (chat, embeddings) = match p("supported_call_types").list()? {
-        None => (true, true),
+    let (chat, embeddings, text_completion) = match p("supported_call_types").list()? {
+        None => (true, true, true),
         Some(items) => {
             let names: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
             let has = |a: &str, b: &str| names.iter().any(|n| *n == a || *n == b);
             (
                 has("completion", "acompletion"),
                 has("embedding", "aembedding"),
+                has("text_completion", "atext_completion"),
             )
         }
     };
@@ -276,6 +278,7 @@ pub fn cache_settings(
         namespace: p("namespace").string()?.filter(|s| !s.is_empty()),
         chat,
         embeddings,
+        text_completion,
         default_on,
         max_messages: p("max_messages").u32()?.map(|n| n as usize),
         op_timeout: socket_timeout(p("socket_timeout"), 250)?,

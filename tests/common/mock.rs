@@ -179,6 +179,8 @@ pub enum Dialect {
     OpenAi,
     Anthropic,
     Gemini,
+    /// OpenAI's legacy `/completions`.
+    OpenAiText,
 }
 
 fn dialect(path: &str) -> Option<Dialect> {
@@ -191,6 +193,8 @@ fn dialect(path: &str) -> Option<Dialect> {
         Some(Dialect::Gemini)
     } else if path.ends_with("/chat/completions") || path.ends_with("/embeddings") {
         Some(Dialect::OpenAi)
+    } else if path.ends_with("/completions") {
+        Some(Dialect::OpenAiText)
     } else {
         None
     }
@@ -209,7 +213,7 @@ fn error_reply(
         b.insert_header(("retry-after", secs.to_string()));
     }
     b.json(match dialect {
-        Dialect::OpenAi => super::wire_openai::error(message, err_type, code),
+        Dialect::OpenAi | Dialect::OpenAiText => super::wire_openai::error(message, err_type, code),
         Dialect::Anthropic => super::wire_anthropic::error(status, message),
         Dialect::Gemini => super::wire_gemini::error(status, message),
     })
@@ -313,12 +317,14 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) ->
     if !wants_stream {
         return HttpResponse::Ok().json(match dialect {
             Dialect::OpenAi => super::wire_openai::answer(&content, &model),
+            Dialect::OpenAiText => super::wire_openai_text::answer(&content, &model),
             Dialect::Anthropic => super::wire_anthropic::answer(&content, &model),
             Dialect::Gemini => super::wire_gemini::answer(&content),
         });
     }
     let events = match dialect {
         Dialect::OpenAi => super::wire_openai::stream(&content, &model, include_usage),
+        Dialect::OpenAiText => super::wire_openai_text::stream(&content, &model, include_usage),
         Dialect::Anthropic => super::wire_anthropic::stream(&content, &model),
         Dialect::Gemini => super::wire_gemini::stream(&content),
     };

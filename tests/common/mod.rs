@@ -21,6 +21,7 @@ pub mod redis;
 pub mod wire_anthropic;
 pub mod wire_gemini;
 pub mod wire_openai;
+pub mod wire_openai_text;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

@@ -7,14 +7,15 @@ mod response;
 mod stream;
 
 use switchyard_actors::plan::AttemptError;
-use switchyard_actors::ErrorClass;
 
 #[cfg(test)]
 pub use endpoint::API_VERSION;
 pub use request::{json_mode, request_body};
 pub use stream::AnthropicStream;
 
+use super::classify::no_such_api;
 use super::contract::{Call, Provider, StreamTranslator, UpstreamFailure, UpstreamRequest};
+use super::ProviderKind;
 use crate::openai::{Endpoint, Usage};
 use crate::providers::upstream::Upstream;
 
@@ -23,12 +24,8 @@ pub struct Anthropic;
 
 impl Provider for Anthropic {
     fn request(&self, call: &Call<'_>) -> Result<UpstreamRequest, AttemptError> {
-        if call.endpoint == Endpoint::Embeddings {
-            return Err(AttemptError::new(
-                ErrorClass::BadRequest,
-                400,
-                "BadRequestError: Anthropic has no embeddings API; route embeddings to another provider",
-            ));
+        if call.endpoint != Endpoint::Chat {
+            return Err(no_such_api(ProviderKind::Anthropic, call.endpoint));
         }
         let d = call.upstream;
         let body = request_body(&d.model, call.body, call.stream, call.drop_params)?;

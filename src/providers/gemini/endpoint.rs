@@ -15,8 +15,8 @@ pub fn url(d: &Upstream, endpoint: Endpoint, stream: bool) -> String {
     let model = model_name(d);
     let method = match endpoint {
         Endpoint::Embeddings => "batchEmbedContents",
-        Endpoint::Chat if stream => "streamGenerateContent?alt=sse",
-        Endpoint::Chat => "generateContent",
+        _ if stream => "streamGenerateContent?alt=sse",
+        _ => "generateContent",
     };
     format!("{base}/models/{model}:{method}")
 }

@@ -12,7 +12,9 @@ use switchyard_actors::plan::AttemptError;
 pub use request::{embeddings_body, request_body};
 pub use stream::GeminiStream;
 
+use super::classify::no_such_api;
 use super::contract::{Call, Provider, StreamTranslator, UpstreamFailure, UpstreamRequest};
+use super::ProviderKind;
 use crate::openai::{Endpoint, Usage};
 use crate::providers::upstream::Upstream;
 
@@ -30,6 +32,7 @@ impl Provider for Gemini {
         let body = match call.endpoint {
             Endpoint::Embeddings => embeddings_body(endpoint::model_name(d), call.body)?,
             Endpoint::Chat => request_body(call.body, call.drop_params)?,
+            Endpoint::Completions => return Err(no_such_api(ProviderKind::Gemini, call.endpoint)),
         };
         Ok(UpstreamRequest {
             url: endpoint::url(d, call.endpoint, call.stream),
@@ -40,8 +43,8 @@ impl Provider for Gemini {
 
     fn answer(&self, call: &Call<'_>, body: &[u8]) -> Result<(Vec<u8>, Usage), AttemptError> {
         match call.endpoint {
-            Endpoint::Chat => response::answer(body, call.label()),
             Endpoint::Embeddings => response::embeddings(body, call.label()),
+            _ => response::answer(body, call.label()),
         }
     }
 

@@ -14,6 +14,7 @@ use switchyard_actors::plan::AttemptError;
 use switchyard_actors::ErrorClass;
 
 pub use endpoint::{headers, url};
+pub use errors::{classify, stream_error};
 pub use request::body;
 pub use stream::OpenAiStream;
 
@@ -72,6 +73,6 @@ impl Provider for OpenAiCompatible {
     }
 
     fn classify(&self, upstream: &Upstream, failure: &UpstreamFailure<'_>) -> AttemptError {
-        errors::classify(upstream, failure)
+        classify(upstream, failure)
     }
 }

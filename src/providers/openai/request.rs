@@ -80,10 +80,35 @@ const VLLM_EXTRA_PARAMS: &[&str] = &[
 
 const EMBEDDING_PARAMS: &[&str] = &["input", "model", "encoding_format", "dimensions", "user"];
 
+const COMPLETION_PARAMS: &[&str] = &[
+    "prompt",
+    "model",
+    "best_of",
+    "echo",
+    "frequency_penalty",
+    "logit_bias",
+    "logprobs",
+    "max_tokens",
+    "n",
+    "presence_penalty",
+    "seed",
+    "stop",
+    "stream",
+    "stream_options",
+    "suffix",
+    "temperature",
+    "top_p",
+    "user",
+];
+
 fn supported(d: &Upstream, endpoint: Endpoint, key: &str) -> bool {
     match endpoint {
         Endpoint::Chat => {
             CHAT_PARAMS.contains(&key)
+                || (d.kind == ProviderKind::HostedVllm && VLLM_EXTRA_PARAMS.contains(&key))
+        }
+        Endpoint::Completions => {
+            COMPLETION_PARAMS.contains(&key)
                 || (d.kind == ProviderKind::HostedVllm && VLLM_EXTRA_PARAMS.contains(&key))
         }
         Endpoint::Embeddings => {
