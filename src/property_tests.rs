@@ -141,6 +141,14 @@ fn config() -> GatewayConfig {
     litellm_params: {model: anthropic/claude-3-5-sonnet, api_key: sk-ant-0123456789abcdef}
   - model_name: gemini
     litellm_params: {model: gemini/gemini-2.0-flash, api_key: AIza0123456789abcdef0123456789abcdef}
+  - model_name: mistral
+    litellm_params: {model: mistral/mistral-small-latest, api_key: k-0123456789abcdef}
+  - model_name: instruct
+    litellm_params: {model: text-completion-openai/gpt-3.5-turbo-instruct, api_key: k-0123456789abcdef}
+  - model_name: llama-chat
+    litellm_params: {model: ollama_chat/llama3.1}
+  - model_name: llama-gen
+    litellm_params: {model: ollama/llama3.1}
 litellm_settings: {cache: true}
 general_settings: {master_key: sk-master-0123456789}
 ";
@@ -215,7 +223,7 @@ proptest! {
         let _ = authorize(&req, &cfg);
         let bytes = serde_json::to_vec(&body).unwrap();
         let map = parse_object(&bytes).unwrap();
-        for endpoint in [Endpoint::Chat, Endpoint::Embeddings] {
+        for endpoint in [Endpoint::Chat, Endpoint::Embeddings, Endpoint::Completions] {
             if let Ok(p) = prepare(&cfg, &req, endpoint, map.clone(), "id".into(), std::time::Instant::now()) {
                 if let Some(cache) = &cfg.cache {
                     let shared = crate::cache::SharedCache::start(cache.clone()).unwrap();
@@ -235,7 +243,7 @@ proptest! {
     fn provider_requests_never_panic(body in chat_request(), stream in any::<bool>(), drop in any::<bool>()) {
         let cfg = config();
         for d in &cfg.deployments {
-            for endpoint in [Endpoint::Chat, Endpoint::Embeddings] {
+            for endpoint in [Endpoint::Chat, Endpoint::Embeddings, Endpoint::Completions] {
                 let _ = d.provider.request(&call(d, endpoint, &body, stream, drop));
             }
         }
@@ -251,7 +259,7 @@ proptest! {
         for b in [&bytes, &raw] {
             for d in &cfg.deployments {
                 for request in [&Map::new(), &json_mode] {
-                    for endpoint in [Endpoint::Chat, Endpoint::Embeddings] {
+                    for endpoint in [Endpoint::Chat, Endpoint::Embeddings, Endpoint::Completions] {
                         let _ = d.provider.answer(&call(d, endpoint, request, false, false), b);
                     }
                 }
@@ -273,7 +281,9 @@ proptest! {
             request.insert("response_format".into(), json!({"type": "json_object"}));
         }
         for d in &cfg.deployments {
-            events_of(d.provider.stream(&call(d, Endpoint::Chat, &request, true, false)), &events);
+            for endpoint in [Endpoint::Chat, Endpoint::Completions] {
+                events_of(d.provider.stream(&call(d, endpoint, &request, true, false)), &events);
+            }
         }
     }
 

@@ -177,7 +177,14 @@ pub async fn call(
         let translator = d.provider.stream(&call);
         // Usage the client did not ask for (the gateway asks for it, or the provider always
         // sends it) is counted but not shown.
-        let mut relay = Relay::new(resp, budget, p.collect_stream, !p.include_usage, translator);
+        let mut relay = Relay::new(
+            resp,
+            budget,
+            p.collect_stream,
+            !p.include_usage,
+            translator,
+            d.provider.framing(),
+        );
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         relay
             .first_event(left, timeout_error(&d.upstream, seconds))

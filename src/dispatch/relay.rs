@@ -25,7 +25,8 @@ use crate::openai::chunk::done_event;
 use crate::openai::error_body::ErrorBody;
 use crate::openai::Usage;
 use crate::providers::contract::{StreamItem, StreamTranslator};
-use crate::providers::sse::{SseDecoder, SseEvent};
+use crate::providers::framing::{FrameDecoder, Framing};
+use crate::providers::sse::SseEvent;
 
 /// Largest single SSE event accepted from an upstream.
 const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
@@ -56,7 +57,7 @@ pub struct PendingStore {
 
 pub struct Relay<S> {
     upstream: S,
-    decoder: SseDecoder,
+    decoder: FrameDecoder,
     queue: VecDeque<Bytes>,
     idle: Duration,
     saw_done: bool,
@@ -88,10 +89,11 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
         collect: bool,
         hide_usage: bool,
         translator: Box<dyn StreamTranslator>,
+        framing: Framing,
     ) -> Self {
         Self {
             upstream,
-            decoder: SseDecoder::new(MAX_EVENT_BYTES),
+            decoder: FrameDecoder::new(framing, MAX_EVENT_BYTES),
             queue: VecDeque::new(),
             idle,
             saw_done: false,

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use switchyard_actors::plan::AttemptError;
 use switchyard_actors::seconds::Seconds;
 
+use super::framing::Framing;
 use super::sse::SseEvent;
 use crate::openai::{Endpoint, Usage};
 use crate::providers::upstream::Upstream;
@@ -60,6 +61,11 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
 
     /// The translator for a 2xx streamed answer.
     fn stream(&self, call: &Call<'_>) -> Box<dyn StreamTranslator>;
+
+    /// How the stream's events are framed on the wire.
+    fn framing(&self) -> Framing {
+        Framing::Sse
+    }
 
     /// A non-2xx answer as one of the router's error classes.
     fn classify(&self, upstream: &Upstream, failure: &UpstreamFailure<'_>) -> AttemptError;

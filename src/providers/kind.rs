@@ -27,6 +27,8 @@ pub enum ProviderKind {
     Llamafile,
     Github,
     TextCompletionOpenAi,
+    Ollama,
+    OllamaChat,
 }
 
 pub struct Spec {
@@ -257,6 +259,22 @@ pub static SPECS: &[Spec] = &[
         Some("https://api.openai.com/v1"),
         &["OPENAI_BASE_URL", "OPENAI_API_BASE"],
         &["OPENAI_API_KEY"],
+    ),
+    spec(
+        K::Ollama,
+        &["ollama"],
+        "OllamaException",
+        Some("http://localhost:11434"),
+        &["OLLAMA_API_BASE"],
+        &["OLLAMA_API_KEY"],
+    ),
+    spec(
+        K::OllamaChat,
+        &["ollama_chat"],
+        "Ollama_chatException",
+        Some("http://localhost:11434"),
+        &["OLLAMA_API_BASE"],
+        &["OLLAMA_API_KEY"],
     ),
 ];
 

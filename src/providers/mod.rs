@@ -6,10 +6,12 @@
 pub mod anthropic;
 pub mod classify;
 pub mod contract;
+pub mod framing;
 pub mod gemini;
 pub mod http_date;
 mod kind;
 pub mod mock;
+pub mod ollama;
 pub mod openai;
 pub mod params;
 pub mod sse;
@@ -30,6 +32,7 @@ pub fn resolve(kind: ProviderKind) -> Arc<dyn Provider> {
         ProviderKind::Anthropic => Arc::new(anthropic::Anthropic),
         ProviderKind::Gemini => Arc::new(gemini::Gemini),
         ProviderKind::TextCompletionOpenAi => Arc::new(text_completion::TextCompletionOpenAi),
+        ProviderKind::Ollama | ProviderKind::OllamaChat => Arc::new(ollama::Ollama::new(kind)),
         // Every other provider speaks the OpenAI API, each with its own dialect.
         _ => Arc::new(openai::OpenAiCompatible::new(kind)),
     }

@@ -181,10 +181,18 @@ pub enum Dialect {
     Gemini,
     /// OpenAI's legacy `/completions`.
     OpenAiText,
+    /// Ollama's native API: `/api/chat`, `/api/generate` (`generate: true`), `/api/embed`.
+    Ollama {
+        generate: bool,
+    },
 }
 
 fn dialect(path: &str) -> Option<Dialect> {
-    if path.ends_with("/v1/messages") {
+    if path.ends_with("/api/chat") || path.ends_with("/api/embed") {
+        Some(Dialect::Ollama { generate: false })
+    } else if path.ends_with("/api/generate") {
+        Some(Dialect::Ollama { generate: true })
+    } else if path.ends_with("/v1/messages") {
         Some(Dialect::Anthropic)
     } else if path.contains(":generateContent")
         || path.contains(":streamGenerateContent")
@@ -216,6 +224,7 @@ fn error_reply(
         Dialect::OpenAi | Dialect::OpenAiText => super::wire_openai::error(message, err_type, code),
         Dialect::Anthropic => super::wire_anthropic::error(status, message),
         Dialect::Gemini => super::wire_gemini::error(status, message),
+        Dialect::Ollama { .. } => super::wire_ollama::error(message),
     })
 }
 
@@ -269,8 +278,10 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) ->
                 .map(str::to_string)
         })
         .unwrap_or_else(|| "mock-model".into());
-    let wants_stream =
-        parsed["stream"].as_bool().unwrap_or(false) || path.contains(":streamGenerateContent");
+    // Ollama streams unless told not to.
+    let stream_default = matches!(dialect, Dialect::Ollama { .. });
+    let wants_stream = parsed["stream"].as_bool().unwrap_or(stream_default)
+        || path.contains(":streamGenerateContent");
     let include_usage = parsed["stream_options"]["include_usage"]
         .as_bool()
         .unwrap_or(false);
@@ -289,6 +300,7 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) ->
         Reply::Embedding { dims } => {
             return HttpResponse::Ok().json(match dialect {
                 Dialect::Gemini => super::wire_gemini::embeddings(&parsed, dims),
+                Dialect::Ollama { .. } => super::wire_ollama::embeddings(&parsed, &model, dims),
                 _ => super::wire_openai::embeddings(&parsed, &model, dims),
             })
         }
@@ -320,6 +332,7 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) ->
             Dialect::OpenAiText => super::wire_openai_text::answer(&content, &model),
             Dialect::Anthropic => super::wire_anthropic::answer(&content, &model),
             Dialect::Gemini => super::wire_gemini::answer(&content),
+            Dialect::Ollama { generate } => super::wire_ollama::answer(&content, &model, generate),
         });
     }
     let events = match dialect {
@@ -327,6 +340,7 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) ->
         Dialect::OpenAiText => super::wire_openai_text::stream(&content, &model, include_usage),
         Dialect::Anthropic => super::wire_anthropic::stream(&content, &model),
         Dialect::Gemini => super::wire_gemini::stream(&content),
+        Dialect::Ollama { generate } => super::wire_ollama::stream(&content, &model, generate),
     };
     stream_events(events, delay_ms, cut_after)
 }

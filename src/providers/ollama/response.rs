@@ -1,0 +1,148 @@
+//! Ollama answers as OpenAI answers: `/api/chat`'s `message`, `/api/generate`'s `response`,
+//! usage from `prompt_eval_count` / `eval_count`, `/api/embed`'s `embeddings`.
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+use switchyard_actors::plan::AttemptError;
+
+use crate::openai::completion::{AnswerUsage, AssistantMessage, Choice, Completion, ToolCall};
+use crate::openai::embeddings::{Embedding, EmbeddingList, EmbeddingUsage};
+use crate::openai::ids::{chat_id, random_hex, unix_now};
+use crate::openai::text_completion::{TextChoice, TextCompletion};
+use crate::openai::{Endpoint, Usage};
+use crate::providers::classify::malformed;
+use crate::providers::ProviderKind;
+
+pub fn usage(v: &Value) -> Option<Usage> {
+    let prompt = v.get("prompt_eval_count").and_then(Value::as_u64);
+    let completion = v.get("eval_count").and_then(Value::as_u64);
+    (prompt.is_some() || completion.is_some())
+        .then(|| Usage::counted(prompt.unwrap_or(0), completion.unwrap_or(0), None))
+}
+
+pub fn finish_reason(v: &Value, has_calls: bool) -> &'static str {
+    match v.get("done_reason").and_then(Value::as_str) {
+        _ if has_calls => "tool_calls",
+        Some("length") => "length",
+        _ => "stop",
+    }
+}
+
+/// The tool calls of an `/api/chat` message (Ollama gives calls no id, so each gets one).
+pub fn tool_calls(message: &Value) -> Vec<(String, String, String)> {
+    message
+        .get("tool_calls")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let f = c.get("function").unwrap_or(&Value::Null);
+            let name = f
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let arguments = match f.get("arguments") {
+                Some(Value::String(s)) => s.clone(),
+                Some(v) => v.to_string(),
+                None => "{}".to_string(),
+            };
+            let id = c
+                .get("id")
+                .and_then(Value::as_str)
+                .map_or_else(|| format!("call_{}", random_hex(24)), str::to_string);
+            (id, name, arguments)
+        })
+        .collect()
+}
+
+/// The text and thinking of one answer or stream line, whichever API it came from.
+pub fn text_and_thinking(v: &Value) -> (&str, &str) {
+    let m = v.get("message");
+    let text = m
+        .and_then(|m| m.get("content"))
+        .or_else(|| v.get("response"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let thinking = m
+        .and_then(|m| m.get("thinking"))
+        .or_else(|| v.get("thinking"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    (text, thinking)
+}
+
+pub fn answer(
+    kind: ProviderKind,
+    body: &[u8],
+    model: &str,
+    endpoint: Endpoint,
+) -> Result<(Vec<u8>, Usage), AttemptError> {
+    let v: Value = serde_json::from_slice(body)
+        .ok()
+        .filter(Value::is_object)
+        .ok_or_else(|| malformed(kind, "not an Ollama answer"))?;
+    let (text, thinking) = text_and_thinking(&v);
+    let calls = v.get("message").map(tool_calls).unwrap_or_default();
+    let finish = finish_reason(&v, !calls.is_empty());
+    let usage = usage(&v).unwrap_or_default();
+    if endpoint == Endpoint::Completions {
+        let mut out = TextCompletion::new(format!("cmpl-{}", random_hex(24)), unix_now(), model);
+        out.choices.push(TextChoice {
+            index: 0,
+            text: Cow::Borrowed(text),
+            logprobs: None,
+            finish_reason: Some(finish),
+        });
+        out.usage = Some(usage.body());
+        return Ok((out.to_vec(), usage));
+    }
+    let calls = calls
+        .iter()
+        .map(|(id, name, args)| ToolCall::function(id.as_str(), name.as_str(), args.as_str()))
+        .collect();
+    let mut message = AssistantMessage::new(Cow::Borrowed(text), calls);
+    message.reasoning_content = (!thinking.is_empty()).then_some(Cow::Borrowed(thinking));
+    let mut out = Completion::new(chat_id(None), unix_now(), model);
+    out.choices.push(Choice {
+        index: 0,
+        message,
+        logprobs: None,
+        finish_reason: Cow::Borrowed(finish),
+    });
+    out.usage = Some(AnswerUsage::Counted(usage.body()));
+    Ok((out.to_vec(), usage))
+}
+
+pub fn embeddings(
+    kind: ProviderKind,
+    body: &[u8],
+    model: &str,
+) -> Result<(Vec<u8>, Usage), AttemptError> {
+    let v: Value =
+        serde_json::from_slice(body).map_err(|_| malformed(kind, "not an /api/embed answer"))?;
+    let list = v
+        .get("embeddings")
+        .and_then(Value::as_array)
+        .ok_or_else(|| malformed(kind, "no embeddings"))?;
+    let data = list
+        .iter()
+        .zip(0u64..)
+        .map(|(e, i)| Embedding::new(i, e.clone()))
+        .collect();
+    let prompt = v
+        .get("prompt_eval_count")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    let usage = Usage::counted(prompt, 0, Some(prompt));
+    let out = EmbeddingList::new(
+        data,
+        model,
+        EmbeddingUsage {
+            prompt_tokens: usage.prompt_tokens,
+            total_tokens: usage.total_tokens,
+        },
+    );
+    Ok((out.to_vec(), usage))
+}
