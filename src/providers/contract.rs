@@ -67,6 +67,12 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
         Framing::Sse
     }
 
+    /// Secrets it holds besides the deployment's key (AWS secret keys, service-account keys),
+    /// for the masking step.
+    fn secrets(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// A non-2xx answer as one of the router's error classes.
     fn classify(&self, upstream: &Upstream, failure: &UpstreamFailure<'_>) -> AttemptError;
 }

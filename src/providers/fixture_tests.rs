@@ -56,7 +56,14 @@ fn subset(expected: &Value, actual: &Value, path: &str) -> Result<(), String> {
 fn fixtures() -> Vec<(PathBuf, Value)> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/providers");
     let mut out = Vec::new();
-    for dir in ["anthropic", "gemini", "azure", "openai", "ollama"] {
+    for dir in [
+        "anthropic",
+        "gemini",
+        "azure",
+        "openai",
+        "ollama",
+        "bedrock",
+    ] {
         let mut files: Vec<PathBuf> = std::fs::read_dir(root.join(dir))
             .unwrap()
             .map(|e| e.unwrap().path())

@@ -1,17 +1,21 @@
 //! How a provider frames its stream: Server-Sent Events, or one JSON document per line
 //! (Ollama). Either way the relay gets whole events, bounded in size, as they arrive.
 
+use super::bedrock::eventstream::EventStreamDecoder;
 use super::sse::{EventTooLarge, SseDecoder, SseEvent};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Framing {
     Sse,
     JsonLines,
+    /// AWS's binary event-stream (Bedrock's ConverseStream).
+    AwsEventStream,
 }
 
 pub enum FrameDecoder {
     Sse(SseDecoder),
     JsonLines(LineDecoder),
+    AwsEventStream(EventStreamDecoder),
 }
 
 impl FrameDecoder {
@@ -19,6 +23,9 @@ impl FrameDecoder {
         match framing {
             Framing::Sse => Self::Sse(SseDecoder::new(max_event_bytes)),
             Framing::JsonLines => Self::JsonLines(LineDecoder::new(max_event_bytes)),
+            Framing::AwsEventStream => {
+                Self::AwsEventStream(EventStreamDecoder::new(max_event_bytes))
+            }
         }
     }
 
@@ -26,6 +33,7 @@ impl FrameDecoder {
         match self {
             Self::Sse(d) => d.push(bytes, out),
             Self::JsonLines(d) => d.push(bytes, out),
+            Self::AwsEventStream(d) => d.push(bytes, out),
         }
     }
 
@@ -33,6 +41,7 @@ impl FrameDecoder {
         match self {
             Self::Sse(d) => d.finish(out),
             Self::JsonLines(d) => d.finish(out),
+            Self::AwsEventStream(d) => d.finish(out),
         }
     }
 }

@@ -29,6 +29,7 @@ pub enum ProviderKind {
     TextCompletionOpenAi,
     Ollama,
     OllamaChat,
+    Bedrock,
 }
 
 pub struct Spec {
@@ -275,6 +276,16 @@ pub static SPECS: &[Spec] = &[
         Some("http://localhost:11434"),
         &["OLLAMA_API_BASE"],
         &["OLLAMA_API_KEY"],
+    ),
+    // The base defaults to the region's runtime endpoint; the key is a Bedrock API key (bearer),
+    // the alternative to SigV4 credentials.
+    spec(
+        K::Bedrock,
+        &["bedrock"],
+        "BedrockException",
+        None,
+        &["AWS_BEDROCK_RUNTIME_ENDPOINT"],
+        &["AWS_BEARER_TOKEN_BEDROCK"],
     ),
 ];
 

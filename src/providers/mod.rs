@@ -4,6 +4,7 @@
 //! once, when the config is loaded.
 
 pub mod anthropic;
+pub mod bedrock;
 pub mod classify;
 pub mod contract;
 pub mod framing;
@@ -26,14 +27,38 @@ pub use kind::ProviderKind;
 #[cfg(test)]
 mod fixture_tests;
 
-/// The provider implementation for a deployment of this kind.
-pub fn resolve(kind: ProviderKind) -> Arc<dyn Provider> {
-    match kind {
+/// A `litellm_params` value a provider cannot use: the key and what is wrong.
+#[derive(Debug)]
+pub struct ParamError {
+    pub key: &'static str,
+    pub reason: String,
+}
+
+impl ParamError {
+    pub fn new(key: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            key,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The provider implementation for a deployment of this kind, with the provider-specific
+/// `litellm_params` (AWS credentials, Vertex project) it reads once, here.
+pub fn resolve(
+    kind: ProviderKind,
+    model: &str,
+    params: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Arc<dyn Provider>, ParamError> {
+    Ok(match kind {
         ProviderKind::Anthropic => Arc::new(anthropic::Anthropic),
         ProviderKind::Gemini => Arc::new(gemini::Gemini),
         ProviderKind::TextCompletionOpenAi => Arc::new(text_completion::TextCompletionOpenAi),
         ProviderKind::Ollama | ProviderKind::OllamaChat => Arc::new(ollama::Ollama::new(kind)),
+        ProviderKind::Bedrock => Arc::new(bedrock::Bedrock::new(bedrock::config::from_params(
+            params, model,
+        )?)),
         // Every other provider speaks the OpenAI API, each with its own dialect.
         _ => Arc::new(openai::OpenAiCompatible::new(kind)),
-    }
+    })
 }

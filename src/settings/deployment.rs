@@ -42,6 +42,18 @@ const PARAM_KEYS: &[&str] = &[
     "drop_params",
     "additional_drop_params",
     "extra_headers",
+    // Read by the provider they belong to (bedrock/, vertex_ai/).
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "aws_region_name",
+    "aws_bedrock_runtime_endpoint",
+    "vertex_project",
+    "vertex_location",
+    "vertex_credentials",
+    "vertex_ai_project",
+    "vertex_ai_location",
+    "vertex_ai_credentials",
 ];
 
 /// Keys LiteLLM accepts in `litellm_params` that change nothing here yet.
@@ -55,12 +67,6 @@ const PARAM_KEYS_NOT_USED: &[&str] = &[
     "litellm_credential_name",
     "configurable_clientside_auth_params",
     "api_type",
-    "vertex_project",
-    "vertex_location",
-    "vertex_credentials",
-    "aws_access_key_id",
-    "aws_secret_access_key",
-    "aws_region_name",
     "allowed_openai_params",
     "model_info",
 ];
@@ -217,7 +223,11 @@ pub fn parse_deployment(node: Node, group: GroupIdx, notes: &mut Notes) -> Resul
         },
     };
     // As LiteLLM does, the provider's environment variables stand in for what the entry omits.
-    let api_base = match p("api_base").string()?.or(p("base_url").string()?) {
+    let api_base = match p("api_base")
+        .string()?
+        .or(p("base_url").string()?)
+        .or(p("aws_bedrock_runtime_endpoint").string()?)
+    {
         Some(base) => Some(base),
         None => first_env(provider.spec().base_env),
     };
@@ -329,7 +339,10 @@ pub fn parse_deployment(node: Node, group: GroupIdx, notes: &mut Notes) -> Resul
         id,
         group_name,
         kind: provider,
-        provider: crate::providers::resolve(provider),
+        provider: match crate::providers::resolve(provider, &upstream_model, params) {
+            Ok(p) => p,
+            Err(e) => return err(&format!("{params_path}.{}", e.key), e.reason),
+        },
         upstream: Upstream {
             id: spec.id.clone(),
             kind: provider,

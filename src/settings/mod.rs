@@ -421,6 +421,7 @@ impl GatewayConfig {
         out.extend(self.master_key.as_ref().map(|k| k.expose().to_string()));
         for d in &self.deployments {
             out.extend(d.upstream.api_key.as_ref().map(|k| k.expose().to_string()));
+            out.extend(d.provider.secrets());
             if let Some(p) = d
                 .upstream
                 .api_base

@@ -185,10 +185,18 @@ pub enum Dialect {
     Ollama {
         generate: bool,
     },
+    /// AWS Bedrock: `/model/{id}/converse`, `/converse-stream`, `/invoke`.
+    Bedrock,
 }
 
 fn dialect(path: &str) -> Option<Dialect> {
-    if path.ends_with("/api/chat") || path.ends_with("/api/embed") {
+    if path.starts_with("/model/")
+        && (path.ends_with("/converse")
+            || path.ends_with("/converse-stream")
+            || path.ends_with("/invoke"))
+    {
+        Some(Dialect::Bedrock)
+    } else if path.ends_with("/api/chat") || path.ends_with("/api/embed") {
         Some(Dialect::Ollama { generate: false })
     } else if path.ends_with("/api/generate") {
         Some(Dialect::Ollama { generate: true })
@@ -220,11 +228,20 @@ fn error_reply(
     if let Some(secs) = retry_after {
         b.insert_header(("retry-after", secs.to_string()));
     }
+    if dialect == Dialect::Bedrock {
+        let (kind, body) = super::wire_bedrock::error(status, message);
+        b.insert_header((
+            "x-amzn-errortype",
+            format!("{kind}:http://internal.amazon.com/coral/com.amazon.bedrock/"),
+        ));
+        return b.json(body);
+    }
     b.json(match dialect {
         Dialect::OpenAi | Dialect::OpenAiText => super::wire_openai::error(message, err_type, code),
         Dialect::Anthropic => super::wire_anthropic::error(status, message),
         Dialect::Gemini => super::wire_gemini::error(status, message),
         Dialect::Ollama { .. } => super::wire_ollama::error(message),
+        Dialect::Bedrock => serde_json::json!({"message": message}),
     })
 }
 
@@ -268,6 +285,19 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) ->
             None,
         );
     };
+    if dialect == Dialect::Bedrock {
+        let recorded = state.lock().unwrap().requests.last().cloned();
+        if let Some(r) = recorded {
+            if let Err(message) = super::wire_bedrock::verify(&path, &r.headers, &body) {
+                let mut b = HttpResponse::Forbidden();
+                b.insert_header((
+                    "x-amzn-errortype",
+                    "InvalidSignatureException:http://internal.amazon.com/coral/com.amazon.coral.service/",
+                ));
+                return b.json(serde_json::json!({"message": message}));
+            }
+        }
+    }
     let model = parsed["model"]
         .as_str()
         .map(str::to_string)
@@ -281,7 +311,8 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) ->
     // Ollama streams unless told not to.
     let stream_default = matches!(dialect, Dialect::Ollama { .. });
     let wants_stream = parsed["stream"].as_bool().unwrap_or(stream_default)
-        || path.contains(":streamGenerateContent");
+        || path.contains(":streamGenerateContent")
+        || path.ends_with("/converse-stream");
     let include_usage = parsed["stream_options"]["include_usage"]
         .as_bool()
         .unwrap_or(false);
@@ -301,6 +332,7 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) ->
             return HttpResponse::Ok().json(match dialect {
                 Dialect::Gemini => super::wire_gemini::embeddings(&parsed, dims),
                 Dialect::Ollama { .. } => super::wire_ollama::embeddings(&parsed, &model, dims),
+                Dialect::Bedrock => super::wire_bedrock::embeddings(&parsed, dims),
                 _ => super::wire_openai::embeddings(&parsed, &model, dims),
             })
         }
@@ -333,6 +365,7 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) ->
             Dialect::Anthropic => super::wire_anthropic::answer(&content, &model),
             Dialect::Gemini => super::wire_gemini::answer(&content),
             Dialect::Ollama { generate } => super::wire_ollama::answer(&content, &model, generate),
+            Dialect::Bedrock => super::wire_bedrock::answer(&content),
         });
     }
     let events = match dialect {
@@ -341,6 +374,7 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) ->
         Dialect::Anthropic => super::wire_anthropic::stream(&content, &model),
         Dialect::Gemini => super::wire_gemini::stream(&content),
         Dialect::Ollama { generate } => super::wire_ollama::stream(&content, &model, generate),
+        Dialect::Bedrock => super::wire_bedrock::stream(&content),
     };
     stream_events(events, delay_ms, cut_after)
 }

@@ -19,6 +19,7 @@ pub mod mock;
 pub mod nginx;
 pub mod redis;
 pub mod wire_anthropic;
+pub mod wire_bedrock;
 pub mod wire_gemini;
 pub mod wire_ollama;
 pub mod wire_openai;

@@ -1,0 +1,94 @@
+//! Bedrock embeddings through `InvokeModel` (`/model/{id}/invoke`): Amazon Titan
+//! (`{"inputText"}`, one text per call) and Cohere (`{"texts", "input_type"}`, a batch).
+
+use serde_json::{json, Map, Value};
+use switchyard_actors::plan::AttemptError;
+use switchyard_actors::ErrorClass;
+
+use crate::openai::embeddings::{Embedding, EmbeddingList, EmbeddingUsage};
+use crate::openai::Usage;
+use crate::providers::classify::malformed;
+use crate::providers::ProviderKind;
+
+fn texts(body: &Map<String, Value>) -> Result<Vec<&str>, AttemptError> {
+    match body.get("input") {
+        Some(Value::String(s)) => Ok(vec![s.as_str()]),
+        Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
+            Ok(items.iter().filter_map(Value::as_str).collect())
+        }
+        _ => Err(AttemptError::new(
+            ErrorClass::BadRequest,
+            400,
+            "BadRequestError: bedrock embeddings take text input (a string or a list of strings), not token ids",
+        )),
+    }
+}
+
+fn is_cohere(model: &str) -> bool {
+    model.contains("cohere.")
+}
+
+pub fn request(model: &str, body: &Map<String, Value>) -> Result<Value, AttemptError> {
+    let texts = texts(body)?;
+    if is_cohere(model) {
+        let input_type = body
+            .get("input_type")
+            .and_then(Value::as_str)
+            .unwrap_or("search_document");
+        return Ok(json!({"texts": texts, "input_type": input_type}));
+    }
+    // Titan embeds one text per call; a batch would be one call per item.
+    let [text] = texts.as_slice() else {
+        return Err(AttemptError::new(
+            ErrorClass::BadRequest,
+            400,
+            "BadRequestError: Amazon Titan embeddings take one input per request; send the items one by one (or use a Cohere embedding model on Bedrock)",
+        ));
+    };
+    let mut out = json!({"inputText": text});
+    if let Some(d) = body.get("dimensions").filter(|d| d.is_u64()) {
+        crate::json::set(&mut out, "dimensions", d.clone());
+    }
+    Ok(out)
+}
+
+pub fn answer(
+    body: &[u8],
+    model: &str,
+    upstream_model: &str,
+) -> Result<(Vec<u8>, Usage), AttemptError> {
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|_| malformed(ProviderKind::Bedrock, "not an embeddings answer"))?;
+    let (vectors, tokens): (Vec<Value>, u64) = if is_cohere(upstream_model) {
+        let list = v
+            .get("embeddings")
+            .and_then(|e| e.as_array().or_else(|| e.get("float")?.as_array()))
+            .ok_or_else(|| malformed(ProviderKind::Bedrock, "no embeddings"))?;
+        (list.clone(), 0)
+    } else {
+        let one = v
+            .get("embedding")
+            .filter(|e| e.is_array())
+            .ok_or_else(|| malformed(ProviderKind::Bedrock, "no embedding"))?;
+        let tokens = v
+            .get("inputTextTokenCount")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        (vec![one.clone()], tokens)
+    };
+    let data = vectors
+        .into_iter()
+        .zip(0u64..)
+        .map(|(e, i)| Embedding::new(i, e))
+        .collect();
+    let usage = Usage::counted(tokens, 0, Some(tokens));
+    let out = EmbeddingList::new(
+        data,
+        model,
+        EmbeddingUsage {
+            prompt_tokens: usage.prompt_tokens,
+            total_tokens: usage.total_tokens,
+        },
+    );
+    Ok((out.to_vec(), usage))
+}

@@ -1,0 +1,351 @@
+//! `bedrock/` deployments against a mock speaking Bedrock's wire format (Converse JSON,
+//! ConverseStream event-stream frames, InvokeModel embeddings) that verifies every request's
+//! SigV4 signature for known test credentials, driven with the OpenAI Python SDK.
+
+// Harness code in this test crate: a panic fails the test, which is what it is for.
+#![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::Command;
+
+use common::gateway::Gateway;
+use common::mock::{MockUpstream, Reply};
+use serde_json::{json, Value};
+
+const KEY_ID: &str = "AKIASWITCHYARDTEST";
+const SECRET: &str = "switchyard-test-secret-0123456789abcdef";
+const CLAUDE: &str = "anthropic.claude-3-5-sonnet-20240620-v1:0";
+
+fn root(mock: &MockUpstream) -> String {
+    mock.base_url().trim_end_matches("/v1").to_string()
+}
+
+fn deployment(name: &str, model: &str, mock: &MockUpstream, extra: &str) -> String {
+    format!(
+        "  - model_name: {name}\n    litellm_params:\n      model: bedrock/{model}\n      api_base: '{}'\n      aws_region_name: us-east-1\n{extra}",
+        root(mock)
+    )
+}
+
+fn signed(secret: &str) -> String {
+    format!("      aws_access_key_id: {KEY_ID}\n      aws_secret_access_key: {secret}\n")
+}
+
+fn chat(model: &str, extra: Value) -> Value {
+    let mut body = json!({"model": model, "messages": [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hello!"}]});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    body
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+#[test]
+fn the_openai_sdk_talks_to_bedrock_through_signed_converse_calls() {
+    let mock = MockUpstream::start();
+    mock.script(vec![
+        Reply::chat("hi from bedrock"),
+        Reply::ToolCall {
+            name: "get_weather".into(),
+            arguments: "{\"city\": \"Paris\"}".into(),
+        },
+        Reply::chat("It is 18C and sunny in Paris."),
+        Reply::ToolCall {
+            name: "get_weather".into(),
+            arguments: "{\"city\": \"Paris\"}".into(),
+        },
+    ]);
+    let yaml = format!(
+        "model_list:\n{}",
+        deployment("claude-bedrock", CLAUDE, &mock, &signed(SECRET))
+    );
+    let gw = Gateway::start(&yaml);
+    let out = Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/python/sdk_providers.py"
+        ))
+        .env("GATEWAY_BASE_URL", format!("{}/v1", gw.base))
+        .env("GATEWAY_KEY", "none")
+        .env("MODELS", "claude-bedrock")
+        .output()
+        .expect("python3 must be installed");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "sdk_providers.py failed\nstdout:\n{stdout}\nstderr:\n{}\ngateway log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        gw.logs()
+    );
+    let sent = mock.requests();
+    assert_eq!(sent.len(), 4, "every call passed the signature check");
+    assert_eq!(
+        sent[0].path,
+        "/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse-stream"
+    );
+    assert_eq!(
+        sent[1].path,
+        "/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse"
+    );
+    let auth = header(&sent[0].headers, "authorization").unwrap();
+    assert!(
+        auth.starts_with(&format!("AWS4-HMAC-SHA256 Credential={KEY_ID}/"))
+            && auth.contains("/us-east-1/bedrock/aws4_request"),
+        "{auth}"
+    );
+    let body = &sent[0].body;
+    assert_eq!(body["system"], json!([{"text": "Be brief."}]));
+    assert_eq!(
+        body["messages"][0],
+        json!({"role": "user", "content": [{"text": "Hello!"}]})
+    );
+    assert!(
+        body.get("model").is_none(),
+        "the model id is in the path: {body}"
+    );
+    // The tool round trip in Converse's shapes.
+    let exchange = &sent[2].body["messages"];
+    assert_eq!(
+        exchange[1]["content"][0]["toolUse"]["input"]["city"], "Paris",
+        "{exchange}"
+    );
+    assert_eq!(
+        exchange[2]["content"][0]["toolResult"]["toolUseId"],
+        exchange[1]["content"][0]["toolUse"]["toolUseId"]
+    );
+    assert_eq!(
+        sent[1].body["toolConfig"]["toolChoice"],
+        json!({"auto": {}})
+    );
+}
+
+#[test]
+fn a_wrong_secret_is_an_authentication_error_and_no_secret_leaks() {
+    let mock = MockUpstream::start();
+    mock.set_default(Reply::chat("never"));
+    let wrong = "wrong-secret-abcdefghijklmnop0123";
+    let yaml = format!(
+        "model_list:\n{}",
+        deployment("claude-bedrock", CLAUDE, &mock, &signed(wrong))
+    );
+    let gw = Gateway::start(&yaml);
+    let r = gw.post(
+        "/v1/chat/completions",
+        &chat("claude-bedrock", json!({"num_retries": 0})),
+    );
+    assert_eq!(r.status, 401, "{}", r.text);
+    let msg = r.json()["error"]["message"].as_str().unwrap().to_string();
+    assert!(
+        msg.contains("AuthenticationError: BedrockException - The request signature we calculated does not match"),
+        "{msg}"
+    );
+    assert!(!r.text.contains(wrong), "{}", r.text);
+    assert!(!gw.logs().contains(wrong), "the secret reached the log");
+}
+
+#[test]
+fn credentials_region_session_tokens_and_api_keys_come_from_where_litellm_reads_them() {
+    let mock = MockUpstream::start();
+    mock.set_default(Reply::chat("ok"));
+    let yaml = format!(
+        "model_list:\n  - model_name: profile\n    litellm_params: {{model: bedrock/us.anthropic.claude-3-5-sonnet-20241022-v2:0, api_base: '{root}'}}\n  - model_name: keyed\n    litellm_params: {{model: bedrock/converse/meta.llama3-8b-instruct-v1:0, api_base: '{root}', api_key: bedrock-api-key-0123456789}}\n",
+        root = root(&mock)
+    );
+    let gw = Gateway::start_with(
+        &yaml,
+        &[
+            ("AWS_ACCESS_KEY_ID", KEY_ID),
+            ("AWS_SECRET_ACCESS_KEY", SECRET),
+            ("AWS_SESSION_TOKEN", "session-token-0123456789"),
+            ("AWS_REGION", "eu-west-3"),
+        ],
+        &[],
+    );
+    let r = gw.post("/v1/chat/completions", &chat("profile", json!({})));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let sent = &mock.requests()[0];
+    assert_eq!(
+        sent.path,
+        "/model/us.anthropic.claude-3-5-sonnet-20241022-v2%3A0/converse"
+    );
+    let auth = header(&sent.headers, "authorization").unwrap();
+    assert!(auth.contains("/eu-west-3/bedrock/aws4_request"), "{auth}");
+    assert!(
+        auth.contains("x-amz-security-token"),
+        "the session token is signed: {auth}"
+    );
+    assert_eq!(
+        header(&sent.headers, "x-amz-security-token"),
+        Some("session-token-0123456789")
+    );
+    let r = gw.post("/v1/chat/completions", &chat("keyed", json!({})));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let sent = &mock.requests()[1];
+    assert_eq!(sent.path, "/model/meta.llama3-8b-instruct-v1%3A0/converse");
+    assert_eq!(
+        header(&sent.headers, "authorization"),
+        Some("Bearer bedrock-api-key-0123456789")
+    );
+}
+
+#[test]
+fn parameters_json_mode_and_embeddings_in_bedrocks_shapes() {
+    let mock = MockUpstream::start();
+    let yaml = format!(
+        "model_list:\n{}{}{}",
+        deployment("claude-bedrock", CLAUDE, &mock, &signed(SECRET)),
+        deployment(
+            "titan",
+            "amazon.titan-embed-text-v2:0",
+            &mock,
+            &signed(SECRET)
+        ),
+        deployment(
+            "cohere-embed",
+            "cohere.embed-english-v3",
+            &mock,
+            &signed(SECRET)
+        ),
+    );
+    let gw = Gateway::start(&yaml);
+    mock.script(vec![Reply::ToolCall {
+        name: "json_tool_call".into(),
+        arguments: "{\"answer\": 42}".into(),
+    }]);
+    let r = gw.post(
+        "/v1/chat/completions",
+        &chat(
+            "claude-bedrock",
+            json!({"max_tokens": 50, "temperature": 0.3, "stop": ["END"], "top_k": 20,
+                   "response_format": {"type": "json_object"}}),
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let v = r.json();
+    assert_eq!(
+        v["choices"][0]["message"]["content"], "{\"answer\":42}",
+        "{v}"
+    );
+    assert_eq!(v["choices"][0]["finish_reason"], "stop");
+    assert_eq!(v["usage"]["prompt_tokens"], 11);
+    let body = &mock.requests()[0].body;
+    assert_eq!(
+        body["inferenceConfig"],
+        json!({"maxTokens": 50, "temperature": 0.3, "stopSequences": ["END"]})
+    );
+    assert_eq!(body["additionalModelRequestFields"], json!({"top_k": 20}));
+    assert_eq!(
+        body["toolConfig"]["toolChoice"],
+        json!({"tool": {"name": "json_tool_call"}})
+    );
+
+    // Parameters Converse cannot honour: a 400, unless dropped.
+    let r = gw.post(
+        "/v1/chat/completions",
+        &chat("claude-bedrock", json!({"seed": 1})),
+    );
+    assert_eq!(r.status, 400, "{}", r.text);
+
+    mock.set_default(Reply::Embedding { dims: 4 });
+    let r = gw.post(
+        "/v1/embeddings",
+        &json!({"model": "titan", "input": "hello"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["data"][0]["embedding"][0], 5.0);
+    assert_eq!(r.json()["usage"]["prompt_tokens"], 4);
+    let sent = mock.requests().last().unwrap().clone();
+    assert_eq!(sent.path, "/model/amazon.titan-embed-text-v2%3A0/invoke");
+    assert_eq!(sent.body, json!({"inputText": "hello"}));
+    let r = gw.post(
+        "/v1/embeddings",
+        &json!({"model": "titan", "input": ["a", "b"], "num_retries": 0}),
+    );
+    assert_eq!(r.status, 400, "{}", r.text);
+    let r = gw.post(
+        "/v1/embeddings",
+        &json!({"model": "cohere-embed", "input": ["abc", "de"]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["data"][1]["embedding"][0], 2.0);
+    let sent = mock.requests().last().unwrap().clone();
+    assert_eq!(
+        sent.body,
+        json!({"texts": ["abc", "de"], "input_type": "search_document"})
+    );
+}
+
+#[test]
+fn bedrock_errors_drive_cooldowns_and_fallbacks_and_a_cut_stream_is_an_error() {
+    let primary = MockUpstream::start();
+    let backup = MockUpstream::start();
+    backup.set_default(Reply::chat("from the backup"));
+    let yaml = format!(
+        "model_list:\n{}{}router_settings:\n  fallbacks: [{{claude-bedrock: [backup]}}]\n  context_window_fallbacks: [{{claude-bedrock: [backup]}}]\n",
+        deployment("claude-bedrock", CLAUDE, &primary, &signed(SECRET)),
+        deployment("backup", "meta.llama3-8b-instruct-v1:0", &backup, &signed(SECRET)),
+    );
+    let gw = Gateway::start(&yaml);
+    primary.set_default(Reply::rate_limited(None));
+    let r = gw.post(
+        "/v1/chat/completions",
+        &chat(
+            "claude-bedrock",
+            json!({"num_retries": 0, "disable_fallbacks": true}),
+        ),
+    );
+    assert_eq!(r.status, 429, "{}", r.text);
+    assert!(
+        r.text.contains("RateLimitError: BedrockException"),
+        "{}",
+        r.text
+    );
+    let r = gw.post(
+        "/v1/chat/completions",
+        &chat("claude-bedrock", json!({"num_retries": 0})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.json()["choices"][0]["message"]["content"],
+        "from the backup"
+    );
+
+    primary.set_default(Reply::error(400, "Input is too long for requested model."));
+    let r = gw.post(
+        "/v1/chat/completions",
+        &chat(
+            "claude-bedrock",
+            json!({"num_retries": 0, "disable_fallbacks": true}),
+        ),
+    );
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(r.text.contains("ContextWindowExceededError"), "{}", r.text);
+
+    primary.set_default(Reply::Stream {
+        chunks: vec!["partial ".into(), "answer ".into(), "never ".into()],
+        delay_ms: 50,
+        cut_after: Some(2),
+    });
+    let r = gw.post_stream(
+        "/v1/chat/completions",
+        &chat(
+            "claude-bedrock",
+            json!({"stream": true, "disable_fallbacks": true}),
+        ),
+        &[],
+    );
+    assert_eq!(r.status, 200);
+    let events = r.collect_all();
+    let all = events.join("\n");
+    assert_eq!(common::stream_content(&events), "partial answer ", "{all}");
+    assert!(all.contains("\"error\""), "{all}");
+}
