@@ -174,6 +174,7 @@ fn call<'a>(
         stream,
         drop_params,
         answer_model: Some("alias"),
+        credential: None,
     }
 }
 

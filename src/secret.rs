@@ -4,7 +4,8 @@
 //! back in their error messages; a URL may carry `user:password@`.
 
 use std::borrow::Cow;
-use std::sync::{Arc, RwLock};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, RwLock};
 
 use memchr::memmem;
 
@@ -92,13 +93,39 @@ impl Redactor {
 /// the log writer's thread.
 static REDACTOR: RwLock<Option<Arc<Redactor>>> = RwLock::new(None);
 
+/// The config's secrets, and the short-lived ones minted since (OAuth access tokens), newest
+/// last; the minted list is bounded (an hourly token per deployment would otherwise grow it
+/// forever, and a token that old has long expired).
+static KNOWN: Mutex<(Vec<String>, VecDeque<String>)> = Mutex::new((Vec::new(), VecDeque::new()));
+const MAX_MINTED: usize = 64;
+
+fn rebuild(known: &(Vec<String>, VecDeque<String>)) {
+    let list: Vec<String> = known.0.iter().chain(known.1.iter()).cloned().collect();
+    *REDACTOR.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(Redactor::new(list)));
+}
+
 /// Makes `redact` mask these values (and forget the previous config's).
 pub fn register(secrets: impl IntoIterator<Item = String>) {
     let list: Vec<String> = secrets
         .into_iter()
         .filter(|s| s.len() >= MIN_MASKED_LEN)
         .collect();
-    *REDACTOR.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(Redactor::new(list)));
+    let mut known = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
+    known.0 = list;
+    rebuild(&known);
+}
+
+/// Adds a secret minted at run time (an access token) to what `redact` masks.
+pub fn register_minted(secret: String) {
+    if secret.len() < MIN_MASKED_LEN {
+        return;
+    }
+    let mut known = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
+    if known.1.len() >= MAX_MINTED {
+        known.1.pop_front();
+    }
+    known.1.push_back(secret);
+    rebuild(&known);
 }
 
 fn redactor() -> Arc<Redactor> {

@@ -125,6 +125,11 @@ pub async fn call(
     let budget = seconds.duration();
     let deadline = tokio::time::Instant::now() + budget;
     let wants_stream = p.stream && p.endpoint.streams();
+    // A credential minted for the call (an OAuth token), shared and refreshed by the provider.
+    let credential = match d.provider.credential(&worker.client) {
+        Some(fetch) => Some(fetch.await?),
+        None => None,
+    };
     let call = Call {
         upstream: &d.upstream,
         endpoint: p.endpoint,
@@ -132,6 +137,7 @@ pub async fn call(
         stream: wants_stream,
         drop_params: p.drop_params.or(d.drop_params).unwrap_or(cfg.drop_params),
         answer_model: answer_model.as_deref(),
+        credential: credential.as_deref(),
     };
     let upstream = d.provider.request(&call)?;
     let mut req = worker

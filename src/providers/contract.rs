@@ -3,6 +3,7 @@
 //! and nothing else; it never asks which provider it is talking to.
 
 use awc::http::header::HeaderMap;
+use futures_util::future::LocalBoxFuture;
 use serde_json::{Map, Value};
 use switchyard_actors::plan::AttemptError;
 use switchyard_actors::seconds::Seconds;
@@ -23,6 +24,8 @@ pub struct Call<'a> {
     pub drop_params: bool,
     /// The model name the client is shown; `None` keeps the name the upstream answers with.
     pub answer_model: Option<&'a str>,
+    /// What `Provider::credential` minted for this call.
+    pub credential: Option<&'a str>,
 }
 
 impl Call<'_> {
@@ -52,6 +55,15 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     /// Whether image URLs must be fetched and sent inline (the provider cannot fetch them).
     fn wants_inline_images(&self) -> bool {
         false
+    }
+
+    /// A bearer credential minted for calls (Vertex's OAuth access token), from the provider's
+    /// cache or fetched through `client`; `None` for providers whose key is static.
+    fn credential<'a>(
+        &'a self,
+        _client: &'a awc::Client,
+    ) -> Option<LocalBoxFuture<'a, Result<String, AttemptError>>> {
+        None
     }
 
     fn request(&self, call: &Call<'_>) -> Result<UpstreamRequest, AttemptError>;

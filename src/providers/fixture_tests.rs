@@ -97,6 +97,7 @@ fn call<'a>(d: &'a Deployment, body: &'a Map<String, Value>, f: &'a Value) -> Ca
         stream: f["stream"].as_bool().unwrap_or(false),
         drop_params: f["drop_params"].as_bool().unwrap_or(false),
         answer_model: f["model_label"].as_str(),
+        credential: None,
     }
 }
 
@@ -313,6 +314,7 @@ fn urls_and_headers_follow_each_provider() {
             stream,
             drop_params: false,
             answer_model: None,
+            credential: None,
         };
         d.provider.request(&c)
     };

@@ -30,6 +30,7 @@ pub enum ProviderKind {
     Ollama,
     OllamaChat,
     Bedrock,
+    VertexAi,
 }
 
 pub struct Spec {
@@ -286,6 +287,15 @@ pub static SPECS: &[Spec] = &[
         None,
         &["AWS_BEDROCK_RUNTIME_ENDPOINT"],
         &["AWS_BEARER_TOKEN_BEDROCK"],
+    ),
+    // The base is per location; the credential is an OAuth token minted per deployment.
+    spec(
+        K::VertexAi,
+        &["vertex_ai", "vertex_ai_beta"],
+        "Vertex_aiException",
+        None,
+        &["VERTEXAI_API_BASE", "VERTEX_API_BASE"],
+        &[],
     ),
 ];
 

@@ -18,6 +18,7 @@ pub mod params;
 pub mod sse;
 pub mod text_completion;
 pub mod upstream;
+pub mod vertex;
 
 use std::sync::Arc;
 
@@ -58,6 +59,9 @@ pub fn resolve(
         ProviderKind::Bedrock => Arc::new(bedrock::Bedrock::new(bedrock::config::from_params(
             params, model,
         )?)),
+        ProviderKind::VertexAi => {
+            Arc::new(vertex::Vertex::new(vertex::config::from_params(params)?))
+        }
         // Every other provider speaks the OpenAI API, each with its own dialect.
         _ => Arc::new(openai::OpenAiCompatible::new(kind)),
     })

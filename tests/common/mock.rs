@@ -100,6 +100,8 @@ struct State {
     script: VecDeque<Reply>,
     default: Reply,
     requests: Vec<Recorded>,
+    /// Set when the mock plays Google's token endpoint and Vertex.
+    vertex: Option<super::wire_vertex::TokenIssuer>,
 }
 
 type Shared = Arc<Mutex<State>>;
@@ -200,8 +202,13 @@ fn dialect(path: &str) -> Option<Dialect> {
         Some(Dialect::Ollama { generate: false })
     } else if path.ends_with("/api/generate") {
         Some(Dialect::Ollama { generate: true })
-    } else if path.ends_with("/v1/messages") {
+    } else if path.ends_with("/v1/messages")
+        || path.ends_with(":rawPredict")
+        || path.ends_with(":streamRawPredict")
+    {
         Some(Dialect::Anthropic)
+    } else if path.ends_with(":predict") {
+        Some(Dialect::OpenAi)
     } else if path.contains(":generateContent")
         || path.contains(":streamGenerateContent")
         || path.contains(":batchEmbedContents")
@@ -255,6 +262,44 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) ->
         return HttpResponse::Ok()
             .content_type("image/png")
             .body(IMAGE_BYTES);
+    }
+    if path == "/token" {
+        let token_uri = format!("http://{}/token", req.connection_info().host());
+        let mut s = state.lock().unwrap();
+        let Some(issuer) = s.vertex.as_mut() else {
+            return HttpResponse::NotFound().finish();
+        };
+        issuer.requests += 1;
+        let form = String::from_utf8_lossy(&body).to_string();
+        return match super::wire_vertex::check_assertion(&form, issuer, &token_uri) {
+            Ok(()) => {
+                let token = format!("ya29.mock-token-{}-{}", issuer.requests, fastrand_u32());
+                issuer
+                    .issued
+                    .push((token.clone(), std::time::Instant::now() + issuer.lifetime));
+                HttpResponse::Ok().json(serde_json::json!({"access_token": token,
+                    "expires_in": issuer.lifetime.as_secs(), "token_type": "Bearer"}))
+            }
+            Err(e) => HttpResponse::BadRequest().json(super::wire_vertex::token_error(&e)),
+        };
+    }
+    if path.contains("/publishers/") {
+        let s = state.lock().unwrap();
+        if let Some(issuer) = &s.vertex {
+            let bearer = req
+                .headers()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or("");
+            let live = issuer
+                .issued
+                .iter()
+                .any(|(t, expires)| t == bearer && *expires > std::time::Instant::now());
+            if !live {
+                return HttpResponse::Unauthorized().json(super::wire_vertex::unauthenticated());
+            }
+        }
     }
     let reply = {
         let mut s = state.lock().unwrap();
@@ -333,6 +378,7 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) ->
                 Dialect::Gemini => super::wire_gemini::embeddings(&parsed, dims),
                 Dialect::Ollama { .. } => super::wire_ollama::embeddings(&parsed, &model, dims),
                 Dialect::Bedrock => super::wire_bedrock::embeddings(&parsed, dims),
+                _ if path.ends_with(":predict") => super::wire_vertex::predict(&parsed, dims),
                 _ => super::wire_openai::embeddings(&parsed, &model, dims),
             })
         }
@@ -385,6 +431,7 @@ impl MockUpstream {
             script: VecDeque::new(),
             default: Reply::chat("hello from mock"),
             requests: Vec::new(),
+            vertex: None,
         }));
         let (tx, rx) = std::sync::mpsc::channel();
         let shared = state.clone();
@@ -435,6 +482,29 @@ impl MockUpstream {
         self.state.lock().unwrap().requests.clone()
     }
 
+    /// Plays Google: `POST /token` verifies service-account assertions signed by the key whose
+    /// public half is `public_key` and hands out tokens living `lifetime`; Vertex paths demand a
+    /// live one.
+    pub fn act_as_google(&self, public_key: Vec<u8>, client_email: &str, lifetime: Duration) {
+        self.state.lock().unwrap().vertex = Some(super::wire_vertex::TokenIssuer {
+            public_key,
+            client_email: client_email.to_string(),
+            lifetime,
+            issued: Vec::new(),
+            requests: 0,
+        });
+    }
+
+    /// Token requests seen, and tokens issued.
+    pub fn token_requests(&self) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .vertex
+            .as_ref()
+            .map_or(0, |v| v.requests)
+    }
+
     pub fn reset(&self) {
         let mut s = self.state.lock().unwrap();
         s.requests.clear();
@@ -447,4 +517,10 @@ impl Drop for MockUpstream {
         // The stop command is sent when `stop` is called; nothing needs to await it.
         drop(self.handle.stop(false));
     }
+}
+
+fn fastrand_u32() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos())
 }

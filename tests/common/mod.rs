@@ -24,6 +24,7 @@ pub mod wire_gemini;
 pub mod wire_ollama;
 pub mod wire_openai;
 pub mod wire_openai_text;
+pub mod wire_vertex;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

@@ -66,12 +66,7 @@ pub fn classify(d: &Upstream, f: &UpstreamFailure<'_>) -> AttemptError {
             (class, text)
         }
     };
-    labelled(
-        ProviderKind::Anthropic,
-        class,
-        &scrub(&message, d),
-        retry_after(d, f),
-    )
+    labelled(d.kind, class, &scrub(&message, d), retry_after(d, f))
 }
 
 /// A stream `error` event (sent after a 200, so there is no status).

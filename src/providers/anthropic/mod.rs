@@ -10,7 +10,9 @@ use switchyard_actors::plan::AttemptError;
 
 #[cfg(test)]
 pub use endpoint::API_VERSION;
+pub use errors::classify;
 pub use request::{json_mode, request_body};
+pub use response::answer;
 pub use stream::AnthropicStream;
 
 use super::classify::no_such_api;
@@ -45,6 +47,6 @@ impl Provider for Anthropic {
     }
 
     fn classify(&self, upstream: &Upstream, failure: &UpstreamFailure<'_>) -> AttemptError {
-        errors::classify(upstream, failure)
+        classify(upstream, failure)
     }
 }

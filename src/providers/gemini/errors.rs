@@ -34,7 +34,7 @@ pub fn classify(d: &Upstream, f: &UpstreamFailure<'_>) -> AttemptError {
     let parsed = serde_json::from_slice::<Value>(f.body).ok();
     let error = parsed.as_ref().and_then(|v| v.get("error"));
     let class = class_of(f.status, &message, error);
-    labelled(ProviderKind::Gemini, class, &message, retry_after(d, f))
+    labelled(d.kind, class, &message, retry_after(d, f))
 }
 
 /// An `error` object sent inside a 200 stream; its `code` is an HTTP status.

@@ -9,7 +9,9 @@ mod stream;
 
 use switchyard_actors::plan::AttemptError;
 
+pub use errors::classify;
 pub use request::{embeddings_body, request_body};
+pub use response::answer;
 pub use stream::GeminiStream;
 
 use super::classify::no_such_api;
@@ -53,6 +55,6 @@ impl Provider for Gemini {
     }
 
     fn classify(&self, upstream: &Upstream, failure: &UpstreamFailure<'_>) -> AttemptError {
-        errors::classify(upstream, failure)
+        classify(upstream, failure)
     }
 }
