@@ -149,11 +149,28 @@ fn config() -> GatewayConfig {
     litellm_params: {model: ollama_chat/llama3.1}
   - model_name: llama-gen
     litellm_params: {model: ollama/llama3.1}
+  - model_name: bedrock
+    litellm_params: {model: bedrock/anthropic.claude-3-haiku-20240307-v1:0, aws_access_key_id: AKIDEXAMPLE, aws_secret_access_key: secret-0123456789abcdef, aws_region_name: us-east-1}
+  - model_name: titan
+    litellm_params: {model: bedrock/amazon.titan-embed-text-v2:0, api_key: bedrock-key-0123456789}
+  - model_name: cohere
+    litellm_params: {model: cohere/command-r, api_key: co-0123456789abcdef}
+  - model_name: vertex-gemini
+    litellm_params: {model: vertex_ai/gemini-2.0-flash, vertex_project: p, vertex_credentials: VERTEX_FIXTURE}
+  - model_name: vertex-claude
+    litellm_params: {model: vertex_ai/claude-3-5-sonnet-v2@20241022, vertex_project: p, vertex_credentials: VERTEX_FIXTURE}
 litellm_settings: {cache: true}
 general_settings: {master_key: sk-master-0123456789}
 ";
+    let yaml = yaml.replace(
+        "VERTEX_FIXTURE",
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/vertex/test-service-account.json"
+        ),
+    );
     let tree: Value = config::Config::builder()
-        .add_source(config::File::from_str(yaml, config::FileFormat::Yaml))
+        .add_source(config::File::from_str(&yaml, config::FileFormat::Yaml))
         .build()
         .and_then(|c| c.try_deserialize())
         .unwrap();

@@ -31,6 +31,7 @@ pub enum ProviderKind {
     OllamaChat,
     Bedrock,
     VertexAi,
+    Cohere,
 }
 
 pub struct Spec {
@@ -296,6 +297,14 @@ pub static SPECS: &[Spec] = &[
         None,
         &["VERTEXAI_API_BASE", "VERTEX_API_BASE"],
         &[],
+    ),
+    spec(
+        K::Cohere,
+        &["cohere", "cohere_chat"],
+        "CohereException",
+        Some("https://api.cohere.com"),
+        &["COHERE_API_BASE"],
+        &["COHERE_API_KEY", "CO_API_KEY"],
     ),
 ];
 

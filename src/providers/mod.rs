@@ -6,6 +6,7 @@
 pub mod anthropic;
 pub mod bedrock;
 pub mod classify;
+pub mod cohere;
 pub mod contract;
 pub mod framing;
 pub mod gemini;
@@ -59,6 +60,7 @@ pub fn resolve(
         ProviderKind::Bedrock => Arc::new(bedrock::Bedrock::new(bedrock::config::from_params(
             params, model,
         )?)),
+        ProviderKind::Cohere => Arc::new(cohere::Cohere),
         ProviderKind::VertexAi => {
             Arc::new(vertex::Vertex::new(vertex::config::from_params(params)?))
         }

@@ -189,10 +189,14 @@ pub enum Dialect {
     },
     /// AWS Bedrock: `/model/{id}/converse`, `/converse-stream`, `/invoke`.
     Bedrock,
+    /// Cohere v2: `/v2/chat`, `/v2/embed`.
+    Cohere,
 }
 
 fn dialect(path: &str) -> Option<Dialect> {
-    if path.starts_with("/model/")
+    if path.ends_with("/v2/chat") || path.ends_with("/v2/embed") {
+        Some(Dialect::Cohere)
+    } else if path.starts_with("/model/")
         && (path.ends_with("/converse")
             || path.ends_with("/converse-stream")
             || path.ends_with("/invoke"))
@@ -249,6 +253,7 @@ fn error_reply(
         Dialect::Gemini => super::wire_gemini::error(status, message),
         Dialect::Ollama { .. } => super::wire_ollama::error(message),
         Dialect::Bedrock => serde_json::json!({"message": message}),
+        Dialect::Cohere => super::wire_cohere::error(message),
     })
 }
 
@@ -378,6 +383,7 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) ->
                 Dialect::Gemini => super::wire_gemini::embeddings(&parsed, dims),
                 Dialect::Ollama { .. } => super::wire_ollama::embeddings(&parsed, &model, dims),
                 Dialect::Bedrock => super::wire_bedrock::embeddings(&parsed, dims),
+                Dialect::Cohere => super::wire_cohere::embeddings(&parsed, dims),
                 _ if path.ends_with(":predict") => super::wire_vertex::predict(&parsed, dims),
                 _ => super::wire_openai::embeddings(&parsed, &model, dims),
             })
@@ -412,6 +418,7 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) ->
             Dialect::Gemini => super::wire_gemini::answer(&content),
             Dialect::Ollama { generate } => super::wire_ollama::answer(&content, &model, generate),
             Dialect::Bedrock => super::wire_bedrock::answer(&content),
+            Dialect::Cohere => super::wire_cohere::answer(&content),
         });
     }
     let events = match dialect {
@@ -421,6 +428,7 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) ->
         Dialect::Gemini => super::wire_gemini::stream(&content),
         Dialect::Ollama { generate } => super::wire_ollama::stream(&content, &model, generate),
         Dialect::Bedrock => super::wire_bedrock::stream(&content),
+        Dialect::Cohere => super::wire_cohere::stream(&content),
     };
     stream_events(events, delay_ms, cut_after)
 }

@@ -20,6 +20,7 @@ pub mod nginx;
 pub mod redis;
 pub mod wire_anthropic;
 pub mod wire_bedrock;
+pub mod wire_cohere;
 pub mod wire_gemini;
 pub mod wire_ollama;
 pub mod wire_openai;
