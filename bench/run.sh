@@ -2,7 +2,8 @@
 # Switchyard benchmark, one command: bench/run.sh
 # Measures, in one run on this machine: direct to a zero-latency upstream (nginx answering a
 # fixed chat.completion), through an nginx proxy_pass hop (the floor for any proxy hop), and
-# through Switchyard (OpenAI passthrough, Anthropic translation, Redis and local cache hits);
+# through Switchyard (OpenAI passthrough; Anthropic, Ollama and Bedrock translations, the last
+# SigV4-signed; Redis and local cache hits);
 # RPS and p50/p99 at concurrency 1, 16, 64 (wrk), added latency over direct,
 # Switchyard's peak RSS, and time to first streamed chunk (direct vs through Switchyard).
 # Env: DURATION (seconds per cell, default 10), CONCURRENCY (default "1 16 64"),
@@ -31,7 +32,12 @@ cleanup() {
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_port() { for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.1; done; echo "bench: port $1 never answered" >&2; exit 1; }
+wait_port() {
+    for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.1; done
+    echo "bench: port $1 never answered; logs:" >&2
+    tail -n 5 "$WORK"/*.log >&2 || true
+    exit 1
+}
 
 UP_PORT=$(free_port); HOP_PORT=$(free_port); SY_PORT=$(free_port); STREAM_PORT=$(free_port)
 BASE_PORT=$(free_port)
@@ -58,10 +64,15 @@ CONF
     "$NGINX" -c "$WORK/nginx-$1.conf" -p "$WORK" 2>/dev/null
 }
 # The same answer in Anthropic's Messages format, for the translation row.
+# The same answer as Ollama's /api/chat and Bedrock's Converse answer it.
+OLLAMA_BODY='{"model":"llama3.1","created_at":"2026-12-02T08:00:00Z","message":{"role":"assistant","content":"Hello! How can I help you today?"},"done":true,"done_reason":"stop","total_duration":1000,"prompt_eval_count":9,"eval_count":9}'
+BEDROCK_BODY='{"output":{"message":{"role":"assistant","content":[{"text":"Hello! How can I help you today?"}]}},"stopReason":"end_turn","usage":{"inputTokens":9,"outputTokens":9,"totalTokens":18},"metrics":{"latencyMs":1}}'
 ANTHROPIC_BODY='{"id":"msg_bench","type":"message","role":"assistant","model":"claude-3-5-sonnet-20241022","content":[{"type":"text","text":"Hello! How can I help you today?"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":9,"output_tokens":9}}'
 nginx_conf upstream "server { listen 127.0.0.1:$UP_PORT;
         location / { default_type application/json; return 200 '$BODY'; }
-        location = /v1/messages { default_type application/json; return 200 '$ANTHROPIC_BODY'; } }"
+        location = /v1/messages { default_type application/json; return 200 '$ANTHROPIC_BODY'; }
+        location = /api/chat { default_type application/json; return 200 '$OLLAMA_BODY'; }
+        location ~ ^/model/.+/converse\$ { default_type application/json; return 200 '$BEDROCK_BODY'; } }"
 nginx_conf hop "upstream up { server 127.0.0.1:$UP_PORT; keepalive 256; }
     server { listen 127.0.0.1:$HOP_PORT; location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_buffering off; } }"
 
@@ -83,11 +94,26 @@ model_list:
       api_base: http://127.0.0.1:$UP_PORT
       api_key: sk-bench-not-a-real-key
 CONF
+# An older build (BASELINE) may not know the newer providers: it gets the part it knows.
+cp "$WORK/config.yaml" "$WORK/config-baseline.yaml"
+cat >> "$WORK/config.yaml" <<CONF
+  - model_name: llama
+    litellm_params:
+      model: ollama_chat/llama3.1
+      api_base: http://127.0.0.1:$UP_PORT
+  - model_name: claude-bedrock
+    litellm_params:
+      model: bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0
+      api_base: http://127.0.0.1:$UP_PORT
+      aws_access_key_id: AKIABENCHNOTAREALKEY
+      aws_secret_access_key: bench-not-a-real-secret-0123456789
+      aws_region_name: us-east-1
+CONF
 "$BIN" --config "$WORK/config.yaml" --host 127.0.0.1 --port "$SY_PORT" --workers 2 > "$WORK/switchyard.log" 2>&1 &
 SY_PID=$!; PIDS+=("$SY_PID")
 if [ -n "${BASELINE:-}" ]; then
     [ -x "$BASELINE" ] || { echo "bench: BASELINE=$BASELINE is not an executable" >&2; exit 1; }
-    "$BASELINE" --config "$WORK/config.yaml" --host 127.0.0.1 --port "$BASE_PORT" --workers 2 > "$WORK/baseline.log" 2>&1 &
+    "$BASELINE" --config "$WORK/config-baseline.yaml" --host 127.0.0.1 --port "$BASE_PORT" --workers 2 > "$WORK/baseline.log" 2>&1 &
     PIDS+=("$!")
 fi
 
@@ -122,13 +148,22 @@ wrk.headers["Authorization"] = "Bearer sk-client"
 wrk.body = '{"model":"gpt-4o","messages":[{"role":"user","content":"Hello!"}]}'
 LUA
 sed 's/"model":"gpt-4o"/"model":"claude"/' "$WORK/post.lua" > "$WORK/post-anthropic.lua"
+sed 's/"model":"gpt-4o"/"model":"llama"/' "$WORK/post.lua" > "$WORK/post-ollama.lua"
+sed 's/"model":"gpt-4o"/"model":"claude-bedrock"/' "$WORK/post.lua" > "$WORK/post-bedrock.lua"
 
 # wrk's latency lines look like "50%  123.00us"; print milliseconds.
 to_ms() { awk -v v="$1" 'BEGIN { n=v; sub(/[a-z]+$/,"",n); u=v; sub(/^[0-9.]+/,"",u);
     if (u=="us") n/=1000; else if (u=="s") n*=1000; else if (u=="m") n*=60000; printf "%.3f", n }'; }
 
 declare -A RPS P50 P99
-script_for() { case "$1" in *anthropic) echo "$WORK/post-anthropic.lua" ;; *) echo "$WORK/post.lua" ;; esac; }
+script_for() {
+    case "$1" in
+        *anthropic) echo "$WORK/post-anthropic.lua" ;;
+        *ollama) echo "$WORK/post-ollama.lua" ;;
+        *bedrock) echo "$WORK/post-bedrock.lua" ;;
+        *) echo "$WORK/post.lua" ;;
+    esac
+}
 run_cell() { # target-name url concurrency
     local threads=2; [ "$3" -lt 2 ] && threads=1
     local out; out=$(wrk -t"$threads" -c"$3" -d"${DURATION}s" --latency -s "$(script_for "$1")" "$2")
@@ -143,10 +178,12 @@ declare -A URL=(
     [nginx]="http://127.0.0.1:$HOP_PORT/v1/chat/completions"
     [switchyard]="http://127.0.0.1:$SY_PORT/v1/chat/completions"
     [anthropic]="http://127.0.0.1:$SY_PORT/v1/chat/completions"
+    [ollama]="http://127.0.0.1:$SY_PORT/v1/chat/completions"
+    [bedrock]="http://127.0.0.1:$SY_PORT/v1/chat/completions"
     [redis-hit]="http://127.0.0.1:$SY_REDIS_PORT/v1/chat/completions"
     [local-hit]="http://127.0.0.1:$SY_LOCAL_PORT/v1/chat/completions"
 )
-TARGETS="direct nginx switchyard anthropic redis-hit local-hit"
+TARGETS="direct nginx switchyard anthropic ollama bedrock redis-hit local-hit"
 if [ -n "${BASELINE:-}" ]; then
     wait_port "$BASE_PORT"
     URL[baseline]="http://127.0.0.1:$BASE_PORT/v1/chat/completions"
@@ -186,7 +223,7 @@ STREAM=$(python3 bench/first_chunk.py "http://127.0.0.1:$STREAM_PORT/v1/chat/com
     c=$(echo "$CONCURRENCY" | awk '{print $NF}')
     echo "At concurrency $c: Switchyard throughput $(awk -v a="${RPS[switchyard,$c]}" -v b="${RPS[nginx,$c]}" 'BEGIN {printf "%.2f", a/b}')x the nginx hop's;" \
          "added p50 $(awk -v s="${P50[switchyard,$c]}" -v n="${P50[nginx,$c]}" -v d="${P50[direct,$c]}" 'BEGIN { if (n-d <= 0) print "n/a"; else printf "%.2f", (s-d)/(n-d)}')x the nginx hop's added p50."
-    echo "Anthropic translation at concurrency $c: $(awk -v a="${RPS[anthropic,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x the OpenAI passthrough throughput."
+    echo "Translations at concurrency $c, throughput vs the OpenAI passthrough: Anthropic $(awk -v a="${RPS[anthropic,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x, Ollama $(awk -v a="${RPS[ollama,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x, Bedrock (SigV4-signed) $(awk -v a="${RPS[bedrock,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x."
     echo "Cache hits at concurrency $c: Redis $(awk -v a="${RPS[redis-hit,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x and local $(awk -v a="${RPS[local-hit,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x the throughput of uncached requests to the zero-latency upstream."
     if [ -n "${BASELINE:-}" ]; then
         for cc in $CONCURRENCY; do

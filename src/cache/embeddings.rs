@@ -2,9 +2,10 @@
 //! before (alone or in another batch) sends only the new ones upstream, and the answer is put
 //! back together in the client's order.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::entry;
+use crate::openai::embeddings::{Embedding, EmbeddingList, EmbeddingUsage};
 
 /// The items of an embeddings `input`: a string or a token list is one item; a list of
 /// strings or of token lists is one item each.
@@ -28,11 +29,13 @@ pub fn stored_embedding(bytes: &[u8]) -> Option<Value> {
 }
 
 /// The single-item answer stored for one embedding.
-pub fn item_entry(embedding: &Value, model: &Value) -> Vec<u8> {
-    json!({"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": embedding}],
-           "model": model, "usage": {"prompt_tokens": 0, "total_tokens": 0}})
-    .to_string()
-    .into_bytes()
+pub fn item_entry(embedding: &Value, model: &str) -> Vec<u8> {
+    EmbeddingList::new(
+        vec![Embedding::new(0, embedding.clone())],
+        model,
+        EmbeddingUsage::default(),
+    )
+    .to_vec()
 }
 
 /// Narrows the request to the items not found in the cache, in their order.
@@ -48,15 +51,12 @@ pub fn narrow(body: &mut Map<String, Value>, items: &[Value], hits: &[Option<Val
 
 /// The answer for every item from the cache alone.
 pub fn from_cache(hits: Vec<Value>, model: &str) -> Vec<u8> {
-    let data: Vec<Value> = hits
+    let data = hits
         .into_iter()
-        .enumerate()
-        .map(|(i, e)| json!({"object": "embedding", "index": i, "embedding": e}))
+        .zip(0u64..)
+        .map(|(e, i)| Embedding::new(i, e))
         .collect();
-    json!({"object": "list", "data": data, "model": model,
-           "usage": {"prompt_tokens": 0, "total_tokens": 0}})
-    .to_string()
-    .into_bytes()
+    EmbeddingList::new(data, model, EmbeddingUsage::default()).to_vec()
 }
 
 /// The merged answer, and each newly embedded item with its position in the client's input.
@@ -77,7 +77,7 @@ pub fn merge(upstream: &[u8], hits: &[Option<Value>]) -> Option<Merged> {
     let mut fresh = fresh.into_iter();
     let mut new_items = Vec::new();
     let mut data = Vec::with_capacity(hits.len());
-    for (i, hit) in hits.iter().enumerate() {
+    for ((i, hit), index) in hits.iter().enumerate().zip(0u64..) {
         let embedding = match hit {
             Some(e) => e.clone(),
             None => {
@@ -86,7 +86,7 @@ pub fn merge(upstream: &[u8], hits: &[Option<Value>]) -> Option<Merged> {
                 e
             }
         };
-        data.push(json!({"object": "embedding", "index": i, "embedding": embedding}));
+        data.push(serde_json::to_value(Embedding::new(index, embedding)).unwrap_or_default());
     }
     crate::json::set(&mut v, "data", Value::Array(data));
     Some(Merged {
@@ -98,6 +98,7 @@ pub fn merge(upstream: &[u8], hits: &[Option<Value>]) -> Option<Merged> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn map(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap()
@@ -152,7 +153,7 @@ mod tests {
             merge(upstream.to_string().as_bytes(), &[None]).is_none(),
             "a count mismatch is not merged"
         );
-        let stored = entry::encode(&item_entry(&json!([9.0]), &json!("m")), 1.0).unwrap();
+        let stored = entry::encode(&item_entry(&json!([9.0]), "m"), 1.0).unwrap();
         assert_eq!(stored_embedding(&stored), Some(json!([9.0])));
     }
 }

@@ -108,13 +108,12 @@ pub fn merge_items(
         return Ok(None);
     };
     if let Some((pl, cache)) = store {
-        let model = Value::String(p.requested_model.clone());
         let keys = pl.items.as_deref().unwrap_or_default();
         for (i, embedding) in new_items {
             if let Some((_, key)) = keys.get(i) {
                 cache.store(
                     key.clone(),
-                    &embeddings::item_entry(&embedding, &model),
+                    &embeddings::item_entry(&embedding, &p.requested_model),
                     pl.ttl,
                 );
             }

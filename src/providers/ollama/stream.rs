@@ -4,14 +4,15 @@
 
 use std::borrow::Cow;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use switchyard_actors::plan::AttemptError;
 
 use super::errors::stream_error;
 use super::response::{finish_reason, text_and_thinking, tool_calls, usage};
 use crate::openai::chunk::{ChunkHead, ChunkUsage, Delta, ToolCallDelta};
 use crate::openai::ids::{chat_id, random_hex};
-use crate::openai::Endpoint;
+use crate::openai::text_completion::{TextChoice, TextCompletion};
+use crate::openai::{Endpoint, Usage};
 use crate::providers::classify::{cut_short, event_object};
 use crate::providers::contract::{StreamItem, StreamTranslator};
 use crate::providers::sse::SseEvent;
@@ -42,28 +43,20 @@ impl OllamaStream {
         }
     }
 
-    /// A `text_completion` stream event.
-    fn text_event(
-        &self,
-        text: &str,
-        finish: Option<&str>,
-        usage: Option<&crate::openai::Usage>,
-    ) -> Value {
-        let choices = if usage.is_some() {
-            json!([])
-        } else {
-            json!([{"index": 0, "text": text, "logprobs": null, "finish_reason": finish}])
-        };
-        let mut v = json!({"id": self.head.id, "object": "text_completion", "created": self.head.created,
-                           "model": self.head.model, "choices": choices});
-        if let Some(u) = usage {
-            crate::json::set(
-                &mut v,
-                "usage",
-                serde_json::to_value(u.body()).unwrap_or_default(),
-            );
+    /// A `text_completion` stream event: a piece of text, the finish, or the usage alone.
+    fn text_event(&self, text: &str, finish: Option<&str>, usage: Option<&Usage>) -> Value {
+        let mut event =
+            TextCompletion::new(self.head.id.as_str(), self.head.created, &self.head.model);
+        match usage {
+            Some(u) => event.usage = Some(u.body()),
+            None => event.choices.push(TextChoice {
+                index: 0,
+                text: Cow::Borrowed(text),
+                logprobs: None,
+                finish_reason: finish,
+            }),
         }
-        v
+        serde_json::to_value(&event).unwrap_or_default()
     }
 
     fn chat_line(&mut self, v: &Value, out: &mut Vec<StreamItem>) {
