@@ -29,7 +29,16 @@ pub fn amz_date(unix: u64) -> String {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        for nibble in [b >> 4, b & 0x0f] {
+            out.push(char::from(
+                *DIGITS.get(usize::from(nibble)).unwrap_or(&b'0'),
+            ));
+        }
+    }
+    out
 }
 
 fn sha256_hex(data: &[u8]) -> String {
@@ -43,12 +52,18 @@ fn hmac(key: &[u8], data: &str) -> hmac::Tag {
 /// RFC 3986 percent-encoding of everything but the unreserved characters (upper-case hex), as
 /// AWS wants for a path segment.
 pub fn uri_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(s.len() + 8);
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.push('%');
+            for nibble in [b >> 4, b & 0x0f] {
+                out.push(char::from(
+                    *DIGITS.get(usize::from(nibble)).unwrap_or(&b'0'),
+                ));
+            }
         }
     }
     out
@@ -64,6 +79,42 @@ pub struct Signable<'a> {
     pub region: &'a str,
     pub service: &'a str,
     pub unix_time: u64,
+}
+
+thread_local! {
+    /// Each worker's signing keys of the day (four HMACs each), by access key, region and
+    /// date: no lock shared by the workers, a handful of entries.
+    static SIGNING_KEYS: std::cell::RefCell<Vec<(String, hmac::Key)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn signing_key(date: &str, region: &str, service: &str, creds: &Credentials) -> hmac::Key {
+    let id = format!("{}/{date}/{region}/{service}", creds.access_key_id);
+    let cached = SIGNING_KEYS.with(|keys| {
+        keys.borrow()
+            .iter()
+            .find(|(k, _)| *k == id)
+            .map(|(_, key)| key.clone())
+    });
+    if let Some(key) = cached {
+        return key;
+    }
+    let k_date = hmac(
+        format!("AWS4{}", creds.secret_access_key.expose()).as_bytes(),
+        date,
+    );
+    let k_region = hmac(k_date.as_ref(), region);
+    let k_service = hmac(k_region.as_ref(), service);
+    let k_signing = hmac(k_service.as_ref(), "aws4_request");
+    let key = hmac::Key::new(hmac::HMAC_SHA256, k_signing.as_ref());
+    SIGNING_KEYS.with(|keys| {
+        let mut keys = keys.borrow_mut();
+        if keys.len() >= 16 {
+            keys.clear();
+        }
+        keys.push((id, key.clone()));
+    });
+    key
 }
 
 /// The headers to add: `x-amz-date`, `x-amz-security-token` (temporary credentials) and
@@ -104,14 +155,8 @@ pub fn sign(req: &Signable<'_>, creds: &Credentials) -> Vec<(String, String)> {
         "AWS4-HMAC-SHA256\n{date_time}\n{scope}\n{}",
         sha256_hex(canonical_request.as_bytes())
     );
-    let k_date = hmac(
-        format!("AWS4{}", creds.secret_access_key.expose()).as_bytes(),
-        date,
-    );
-    let k_region = hmac(k_date.as_ref(), req.region);
-    let k_service = hmac(k_region.as_ref(), req.service);
-    let k_signing = hmac(k_service.as_ref(), "aws4_request");
-    let signature = hex(hmac(k_signing.as_ref(), &string_to_sign).as_ref());
+    let key = signing_key(date, req.region, req.service, creds);
+    let signature = hex(hmac::sign(&key, string_to_sign.as_bytes()).as_ref());
     let mut out = vec![("x-amz-date".to_string(), date_time)];
     if let Some(token) = &creds.session_token {
         out.push(("x-amz-security-token".into(), token.expose().to_string()));

@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 use switchyard_actors::plan::AttemptError;
 
@@ -73,20 +75,92 @@ pub fn text_and_thinking(v: &Value) -> (&str, &str) {
     (text, thinking)
 }
 
+// An Ollama answer read in place (borrowed strings, tool arguments as raw JSON).
+#[derive(Deserialize)]
+struct Answer<'a> {
+    #[serde(borrow)]
+    message: Option<ChatMessage<'a>>,
+    #[serde(borrow)]
+    response: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    thinking: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    done_reason: Option<Cow<'a, str>>,
+    prompt_eval_count: Option<u64>,
+    eval_count: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct ChatMessage<'a> {
+    #[serde(borrow)]
+    content: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    thinking: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    tool_calls: Vec<CallIn<'a>>,
+}
+
+#[derive(Deserialize)]
+struct CallIn<'a> {
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    function: Option<FunctionIn<'a>>,
+}
+
+#[derive(Deserialize)]
+struct FunctionIn<'a> {
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    arguments: Option<&'a RawValue>,
+}
+
+/// Ollama sends arguments as an object; OpenAI wants them as JSON text.
+fn arguments_text(raw: Option<&RawValue>) -> String {
+    match raw {
+        None => "{}".to_string(),
+        Some(r) => match serde_json::from_str::<String>(r.get()) {
+            Ok(text) => text,
+            Err(_) => r.get().to_string(),
+        },
+    }
+}
+
 pub fn answer(
     kind: ProviderKind,
     body: &[u8],
     model: &str,
     endpoint: Endpoint,
 ) -> Result<(Vec<u8>, Usage), AttemptError> {
-    let v: Value = serde_json::from_slice(body)
-        .ok()
-        .filter(Value::is_object)
-        .ok_or_else(|| malformed(kind, "not an Ollama answer"))?;
-    let (text, thinking) = text_and_thinking(&v);
-    let calls = v.get("message").map(tool_calls).unwrap_or_default();
-    let finish = finish_reason(&v, !calls.is_empty());
-    let usage = usage(&v).unwrap_or_default();
+    let a: Answer =
+        serde_json::from_slice(body).map_err(|_| malformed(kind, "not an Ollama answer"))?;
+    let (text, thinking, calls) = match &a.message {
+        Some(m) => (
+            m.content.as_deref().unwrap_or(""),
+            m.thinking.as_deref().unwrap_or(""),
+            m.tool_calls.as_slice(),
+        ),
+        None => (
+            a.response.as_deref().unwrap_or(""),
+            a.thinking.as_deref().unwrap_or(""),
+            &[][..],
+        ),
+    };
+    let finish = match a.done_reason.as_deref() {
+        _ if !calls.is_empty() => "tool_calls",
+        Some("length") => "length",
+        _ => "stop",
+    };
+    let usage = if a.prompt_eval_count.is_some() || a.eval_count.is_some() {
+        Usage::counted(
+            a.prompt_eval_count.unwrap_or(0),
+            a.eval_count.unwrap_or(0),
+            None,
+        )
+    } else {
+        Usage::default()
+    };
     if endpoint == Endpoint::Completions {
         let mut out = TextCompletion::new(format!("cmpl-{}", random_hex(24)), unix_now(), model);
         out.choices.push(TextChoice {
@@ -100,7 +174,15 @@ pub fn answer(
     }
     let calls = calls
         .iter()
-        .map(|(id, name, args)| ToolCall::function(id.as_str(), name.as_str(), args.as_str()))
+        .map(|c| {
+            let f = c.function.as_ref();
+            ToolCall::function(
+                c.id.as_deref()
+                    .map_or_else(|| format!("call_{}", random_hex(24)), str::to_string),
+                f.and_then(|f| f.name.as_deref()).unwrap_or("").to_string(),
+                arguments_text(f.and_then(|f| f.arguments)),
+            )
+        })
         .collect();
     let mut message = AssistantMessage::new(Cow::Borrowed(text), calls);
     message.reasoning_content = (!thinking.is_empty()).then_some(Cow::Borrowed(thinking));
