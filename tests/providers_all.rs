@@ -68,7 +68,12 @@ fn vertex_credentials(mock: &MockUpstream) -> std::path::PathBuf {
         Duration::from_secs(3600),
     );
     account["token_uri"] = json!(format!("{}/token", root(mock)));
-    let file = std::env::temp_dir().join(format!("switchyard-all-{}-sa.json", std::process::id()));
+    // One file per mock: tests run in parallel, each with its own Google.
+    let port = root(mock).rsplit(':').next().unwrap_or_default().to_string();
+    let file = std::env::temp_dir().join(format!(
+        "switchyard-all-{}-{port}-sa.json",
+        std::process::id()
+    ));
     std::fs::write(&file, account.to_string()).unwrap();
     file
 }
@@ -142,4 +147,94 @@ fn every_prefix_loads_in_one_config_and_answers_through_its_mock() {
             "{name}: {events:?}"
         );
     }
+}
+
+/// Embeddings through the SDK from every provider with an embeddings API, and a chat whose
+/// Bedrock deployment is throttled, whose Cohere fallback is down, answered by Ollama.
+#[test]
+fn the_sdk_gets_embeddings_from_each_provider_and_fails_over_across_providers() {
+    let google = MockUpstream::start();
+    let creds = vertex_credentials(&google);
+    let (bedrock, cohere, ollama, openai) = (
+        MockUpstream::start(),
+        MockUpstream::start(),
+        MockUpstream::start(),
+        MockUpstream::start(),
+    );
+    for m in [&bedrock, &cohere, &ollama, &openai, &google] {
+        m.set_default(Reply::Embedding { dims: 4 });
+    }
+    let signed = "aws_access_key_id: AKIASWITCHYARDTEST, aws_secret_access_key: switchyard-test-secret-0123456789abcdef, aws_region_name: us-east-1";
+    let yaml = format!(
+        "model_list:
+  - model_name: embed-openai
+    litellm_params: {{model: openai/text-embedding-3-small, api_key: sk-e-0123456789, api_base: '{openai}'}}
+  - model_name: embed-bedrock
+    litellm_params: {{model: bedrock/cohere.embed-english-v3, api_base: '{bedrock}', {signed}}}
+  - model_name: embed-cohere
+    litellm_params: {{model: cohere/embed-english-v3.0, api_key: co-0123456789, api_base: '{cohere}'}}
+  - model_name: embed-ollama
+    litellm_params: {{model: ollama/nomic-embed-text, api_base: '{ollama}'}}
+  - model_name: embed-vertex
+    litellm_params: {{model: vertex_ai/text-embedding-005, vertex_project: p, vertex_credentials: '{creds}', api_base: '{google}'}}
+  - model_name: chat-bedrock
+    litellm_params: {{model: bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0, api_base: '{bedrock}', {signed}}}
+  - model_name: chat-cohere
+    litellm_params: {{model: cohere/command-r, api_key: co-0123456789, api_base: '{cohere}'}}
+  - model_name: chat-ollama
+    litellm_params: {{model: ollama_chat/llama3.1, api_base: '{ollama}'}}
+router_settings:
+  num_retries: 0
+  fallbacks: [{{chat-bedrock: [chat-cohere, chat-ollama]}}]
+",
+        openai = openai.base_url(),
+        bedrock = root(&bedrock),
+        cohere = root(&cohere),
+        ollama = root(&ollama),
+        google = root(&google),
+        creds = creds.display(),
+    );
+    let gw = Gateway::start(&yaml);
+    let embed_models = "embed-openai,embed-bedrock,embed-cohere,embed-ollama,embed-vertex";
+    // After the embeddings: Bedrock throttles, Cohere is down, Ollama answers.
+    let run = |fallback_ready: &dyn Fn()| {
+        fallback_ready();
+        std::process::Command::new("python3")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/python/sdk_embeddings_fallbacks.py"
+            ))
+            .env("GATEWAY_BASE_URL", format!("{}/v1", gw.base))
+            .env("GATEWAY_KEY", "none")
+            .env("EMBED_MODELS", embed_models)
+            .env("FALLBACK_MODEL", "chat-bedrock")
+            .env("FALLBACK_ANSWER", "from ollama")
+            .output()
+            .expect("python3 must be installed")
+    };
+    let out = run(&|| {
+        // Each mock answers its embeddings first, then its part in the chain.
+        bedrock.script(vec![
+            Reply::Embedding { dims: 4 },
+            Reply::rate_limited(Some(1)),
+        ]);
+        cohere.script(vec![
+            Reply::Embedding { dims: 4 },
+            Reply::error(503, "service unavailable"),
+        ]);
+        ollama.script(vec![
+            Reply::Embedding { dims: 4 },
+            Reply::chat("from ollama"),
+        ]);
+    });
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "sdk_embeddings_fallbacks.py failed\nstdout:\n{stdout}\nstderr:\n{}\ngateway log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        gw.logs()
+    );
+    assert_eq!(bedrock.count(), 2, "embeddings, then the throttled chat");
+    assert_eq!(cohere.count(), 2, "embeddings, then the failed fallback");
+    assert_eq!(ollama.count(), 2, "embeddings, then the answer");
 }

@@ -122,52 +122,55 @@ fn signing_key(date: &str, region: &str, service: &str, creds: &Credentials) -> 
 pub fn sign(req: &Signable<'_>, creds: &Credentials) -> Vec<(String, String)> {
     let date_time = amz_date(req.unix_time);
     let date = date_time.get(..8).unwrap_or_default();
-    // Non-S3 services sign each path segment encoded a second time.
-    let canonical_uri: String = req
-        .path
-        .split('/')
-        .map(uri_encode)
-        .collect::<Vec<_>>()
-        .join("/");
-    let mut headers = vec![
-        ("content-type", "application/json".to_string()),
-        ("host", req.host.to_string()),
-        ("x-amz-date", date_time.clone()),
-    ];
-    if let Some(token) = &creds.session_token {
-        headers.push(("x-amz-security-token", token.expose().to_string()));
+    let token = creds.session_token.as_ref().map(Secret::expose);
+    let signed_headers = if token.is_some() {
+        "content-type;host;x-amz-date;x-amz-security-token"
+    } else {
+        "content-type;host;x-amz-date"
+    };
+    // One buffer, no intermediate strings: this runs for every Bedrock request.
+    let mut canonical = String::with_capacity(256 + req.path.len() + req.host.len());
+    canonical.push_str("POST\n");
+    // Non-S3 services sign the path encoded a second time; the path is already encoded (only
+    // unreserved characters, `/` and `%XX`), so that second pass only turns `%` into `%25`.
+    for c in req.path.chars() {
+        if c == '%' {
+            canonical.push_str("%25");
+        } else {
+            canonical.push(c);
+        }
     }
-    let signed_headers = headers
-        .iter()
-        .map(|(k, _)| *k)
-        .collect::<Vec<_>>()
-        .join(";");
-    let canonical_headers: String = headers
-        .iter()
-        .map(|(k, v)| format!("{k}:{}\n", v.trim()))
-        .collect();
-    let canonical_request = format!(
-        "POST\n{canonical_uri}\n\n{canonical_headers}\n{signed_headers}\n{}",
-        sha256_hex(req.body)
-    );
+    canonical.push_str("\n\ncontent-type:application/json\nhost:");
+    canonical.push_str(req.host.trim());
+    canonical.push_str("\nx-amz-date:");
+    canonical.push_str(&date_time);
+    canonical.push('\n');
+    if let Some(t) = token {
+        canonical.push_str("x-amz-security-token:");
+        canonical.push_str(t.trim());
+        canonical.push('\n');
+    }
+    canonical.push('\n');
+    canonical.push_str(signed_headers);
+    canonical.push('\n');
+    canonical.push_str(&sha256_hex(req.body));
     let scope = format!("{date}/{}/{}/aws4_request", req.region, req.service);
     let string_to_sign = format!(
         "AWS4-HMAC-SHA256\n{date_time}\n{scope}\n{}",
-        sha256_hex(canonical_request.as_bytes())
+        sha256_hex(canonical.as_bytes())
     );
     let key = signing_key(date, req.region, req.service, creds);
     let signature = hex(hmac::sign(&key, string_to_sign.as_bytes()).as_ref());
-    let mut out = vec![("x-amz-date".to_string(), date_time)];
-    if let Some(token) = &creds.session_token {
-        out.push(("x-amz-security-token".into(), token.expose().to_string()));
+    let authorization = format!(
+        "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
+        creds.access_key_id
+    );
+    let mut out = Vec::with_capacity(3);
+    out.push(("x-amz-date".to_string(), date_time));
+    if let Some(t) = token {
+        out.push(("x-amz-security-token".into(), t.to_string()));
     }
-    out.push((
-        "authorization".into(),
-        format!(
-            "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
-            creds.access_key_id
-        ),
-    ));
+    out.push(("authorization".into(), authorization));
     out
 }
 
