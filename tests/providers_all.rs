@@ -69,7 +69,11 @@ fn vertex_credentials(mock: &MockUpstream) -> std::path::PathBuf {
     );
     account["token_uri"] = json!(format!("{}/token", root(mock)));
     // One file per mock: tests run in parallel, each with its own Google.
-    let port = root(mock).rsplit(':').next().unwrap_or_default().to_string();
+    let port = root(mock)
+        .rsplit(':')
+        .next()
+        .unwrap_or_default()
+        .to_string();
     let file = std::env::temp_dir().join(format!(
         "switchyard-all-{}-{port}-sa.json",
         std::process::id()

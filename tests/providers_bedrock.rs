@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::gateway::Gateway;
 use common::mock::{MockUpstream, Reply};
 use serde_json::{json, Value};
@@ -52,40 +50,13 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 #[test]
 fn the_openai_sdk_talks_to_bedrock_through_signed_converse_calls() {
     let mock = MockUpstream::start();
-    mock.script(vec![
-        Reply::chat("hi from bedrock"),
-        Reply::ToolCall {
-            name: "get_weather".into(),
-            arguments: "{\"city\": \"Paris\"}".into(),
-        },
-        Reply::chat("It is 18C and sunny in Paris."),
-        Reply::ToolCall {
-            name: "get_weather".into(),
-            arguments: "{\"city\": \"Paris\"}".into(),
-        },
-    ]);
+    mock.script(common::sdk_providers_script());
     let yaml = format!(
         "model_list:\n{}",
         deployment("claude-bedrock", CLAUDE, &mock, &signed(SECRET))
     );
     let gw = Gateway::start(&yaml);
-    let out = Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/python/sdk_providers.py"
-        ))
-        .env("GATEWAY_BASE_URL", format!("{}/v1", gw.base))
-        .env("GATEWAY_KEY", "none")
-        .env("MODELS", "claude-bedrock")
-        .output()
-        .expect("python3 must be installed");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "sdk_providers.py failed\nstdout:\n{stdout}\nstderr:\n{}\ngateway log:\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        gw.logs()
-    );
+    common::run_sdk_providers(&gw, "claude-bedrock", None);
     let sent = mock.requests();
     assert_eq!(sent.len(), 4, "every call passed the signature check");
     assert_eq!(
@@ -266,11 +237,21 @@ fn parameters_json_mode_and_embeddings_in_bedrocks_shapes() {
     let sent = mock.requests().last().unwrap().clone();
     assert_eq!(sent.path, "/model/amazon.titan-embed-text-v2%3A0/invoke");
     assert_eq!(sent.body, json!({"inputText": "hello"}));
+    // Titan embeds one text per call: a batch goes as one call per item, answered as one list.
+    let before = mock.count();
     let r = gw.post(
         "/v1/embeddings",
-        &json!({"model": "titan", "input": ["a", "b"], "num_retries": 0}),
+        &json!({"model": "titan", "input": ["a", "bcd"]}),
     );
-    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.status, 200, "{}", r.text);
+    let v = r.json();
+    assert_eq!(v["data"].as_array().unwrap().len(), 2, "{v}");
+    assert_eq!(v["data"][1]["index"], 1);
+    assert_eq!(v["data"][1]["embedding"][0], 3.0);
+    assert_eq!(v["usage"]["prompt_tokens"], 8, "{v}");
+    let sent = mock.requests();
+    assert_eq!(sent.len() - before, 2);
+    assert_eq!(sent[before + 1].body, json!({"inputText": "bcd"}));
     let r = gw.post(
         "/v1/embeddings",
         &json!({"model": "cohere-embed", "input": ["abc", "de"]}),

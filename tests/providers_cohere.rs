@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::gateway::Gateway;
 use common::mock::{MockUpstream, Reply};
 use serde_json::json;
@@ -22,36 +20,9 @@ fn gateway(mock: &MockUpstream) -> Gateway {
 #[test]
 fn the_openai_sdk_talks_to_cohere_v2() {
     let mock = MockUpstream::start();
-    mock.script(vec![
-        Reply::chat("hi from cohere"),
-        Reply::ToolCall {
-            name: "get_weather".into(),
-            arguments: "{\"city\": \"Paris\"}".into(),
-        },
-        Reply::chat("It is 18C and sunny in Paris."),
-        Reply::ToolCall {
-            name: "get_weather".into(),
-            arguments: "{\"city\": \"Paris\"}".into(),
-        },
-    ]);
+    mock.script(common::sdk_providers_script());
     let gw = gateway(&mock);
-    let out = Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/python/sdk_providers.py"
-        ))
-        .env("GATEWAY_BASE_URL", format!("{}/v1", gw.base))
-        .env("GATEWAY_KEY", "none")
-        .env("MODELS", "command-r")
-        .output()
-        .expect("python3 must be installed");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "sdk_providers.py failed\nstdout:\n{stdout}\nstderr:\n{}\ngateway log:\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        gw.logs()
-    );
+    common::run_sdk_providers(&gw, "command-r", None);
     let sent = mock.requests();
     assert_eq!(sent.len(), 4);
     assert_eq!(sent[0].path, "/v2/chat");

@@ -9,8 +9,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::gateway::Gateway;
 use common::mock::{MockUpstream, Reply};
 use serde_json::{json, Value};
@@ -98,24 +96,7 @@ fn the_openai_sdk_works_through_every_openai_compatible_prefix() {
         .copied()
         .filter(|n| !NO_TOOLS.contains(n))
         .collect();
-    let out = Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/python/sdk_providers.py"
-        ))
-        .env("GATEWAY_BASE_URL", format!("{}/v1", gw.base))
-        .env("GATEWAY_KEY", "sk-sdk-master-key-123456")
-        .env("MODELS", names.join(","))
-        .env("TOOL_MODELS", with_tools.join(","))
-        .output()
-        .expect("python3 must be installed");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "sdk_providers.py failed\nstdout:\n{stdout}\nstderr:\n{}\ngateway log:\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        gw.logs()
-    );
+    common::run_sdk_providers(&gw, &names.join(","), Some(&with_tools.join(",")));
     for (mock, (name, _)) in mocks.iter().zip(FAMILY) {
         let expected = if NO_TOOLS.contains(name) { 1 } else { 4 };
         assert_eq!(mock.count(), expected, "{name}: every SDK call reached it");

@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::gateway::Gateway;
 use common::mock::{MockUpstream, Reply};
 use serde_json::{json, Value};
@@ -41,38 +39,10 @@ fn chat(model: &str, extra: Value) -> Value {
 fn the_openai_sdk_talks_to_ollama_chat_and_generate() {
     let chat_mock = MockUpstream::start();
     let gen_mock = MockUpstream::start();
-    chat_mock.script(vec![
-        Reply::chat("hi from ollama"),
-        Reply::ToolCall {
-            name: "get_weather".into(),
-            arguments: "{\"city\": \"Paris\"}".into(),
-        },
-        Reply::chat("It is 18C and sunny in Paris."),
-        Reply::ToolCall {
-            name: "get_weather".into(),
-            arguments: "{\"city\": \"Paris\"}".into(),
-        },
-    ]);
+    chat_mock.script(common::sdk_providers_script());
     gen_mock.set_default(Reply::chat("hi from generate"));
     let gw = gateway(&chat_mock, &gen_mock, "");
-    let out = Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/python/sdk_providers.py"
-        ))
-        .env("GATEWAY_BASE_URL", format!("{}/v1", gw.base))
-        .env("GATEWAY_KEY", "none")
-        .env("MODELS", "llama-chat,llama-gen")
-        .env("TOOL_MODELS", "llama-chat")
-        .output()
-        .expect("python3 must be installed");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "sdk_providers.py failed\nstdout:\n{stdout}\nstderr:\n{}\ngateway log:\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        gw.logs()
-    );
+    common::run_sdk_providers(&gw, "llama-chat,llama-gen", Some("llama-chat"));
     let sent = chat_mock.requests();
     assert_eq!(sent.len(), 4);
     assert!(sent[0].path.ends_with("/api/chat"), "{}", sent[0].path);

@@ -78,41 +78,12 @@ fn config(mock: &MockUpstream, credentials: &std::path::Path) -> String {
 #[test]
 fn the_openai_sdk_talks_to_gemini_and_claude_on_vertex_with_minted_tokens() {
     let (mock, creds) = google(Duration::from_secs(3600));
-    let tool_script = || {
-        vec![
-            Reply::chat("hi from vertex"),
-            Reply::ToolCall {
-                name: "get_weather".into(),
-                arguments: "{\"city\": \"Paris\"}".into(),
-            },
-            Reply::chat("It is 18C and sunny in Paris."),
-            Reply::ToolCall {
-                name: "get_weather".into(),
-                arguments: "{\"city\": \"Paris\"}".into(),
-            },
-        ]
-    };
+    let tool_script = || common::sdk_providers_script();
     let mut script = tool_script();
     script.extend(tool_script());
     mock.script(script);
     let gw = Gateway::start(&config(&mock, &creds));
-    let out = Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/python/sdk_providers.py"
-        ))
-        .env("GATEWAY_BASE_URL", format!("{}/v1", gw.base))
-        .env("GATEWAY_KEY", "none")
-        .env("MODELS", "gemini-vertex,claude-vertex")
-        .output()
-        .expect("python3 must be installed");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "sdk_providers.py failed\nstdout:\n{stdout}\nstderr:\n{}\ngateway log:\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        gw.logs()
-    );
+    common::run_sdk_providers(&gw, "gemini-vertex,claude-vertex", None);
     assert_eq!(mock.token_requests(), 1, "one token, cached for every call");
     let sent: Vec<_> = mock
         .requests()

@@ -6,6 +6,8 @@ use futures_util::StreamExt;
 use switchyard_actors::plan::AttemptError;
 use switchyard_actors::seconds::Seconds;
 
+use serde_json::{Map, Value};
+
 use super::inline_images::inline_remote_images;
 use super::relay::{Relay, StreamEnd};
 use super::Prepared;
@@ -139,46 +141,17 @@ pub async fn call(
         answer_model: answer_model.as_deref(),
         credential: credential.as_deref(),
     };
-    let upstream = d.provider.request(&call)?;
-    let mut req = worker
-        .client
-        .post(upstream.url)
-        .timeout(budget)
-        .insert_header(("content-type", "application/json"));
-    for (k, v) in upstream.headers {
-        req = req.insert_header((k, v));
-    }
-    let sent = tokio::time::timeout_at(deadline, req.send_body(upstream.body)).await;
-    let mut resp = match sent {
-        Err(_) | Ok(Err(awc::error::SendRequestError::Timeout)) => {
-            return Err(timeout_error(&d.upstream, seconds))
-        }
-        Ok(Err(e)) => return Err(connection_error(&d.upstream, &e.to_string())),
-        Ok(Ok(r)) => r,
+    let exchange = Exchange {
+        cfg,
+        worker,
+        d,
+        seconds,
+        deadline,
     };
-    let status = resp.status().as_u16();
-    let headers: Vec<(String, String)> = resp
-        .headers()
-        .iter()
-        .filter(|(k, _)| forwardable(k.as_str()))
-        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-        .collect();
-    if !(200..300).contains(&status) {
-        let body = tokio::time::timeout_at(deadline, resp.body().limit(MAX_ERROR_BODY))
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default();
-        return Err(d.provider.classify(
-            &d.upstream,
-            &UpstreamFailure {
-                status,
-                headers: resp.headers(),
-                body: &body,
-                max_retry_after: cfg.limits.max_retry_after,
-            },
-        ));
+    if let Some(parts) = split_inputs(&call, d.provider.inputs_per_request(&call)) {
+        return exchange.in_parts(call, &parts).await;
     }
+    let (resp, headers) = exchange.send(&call).await?;
     if wants_stream {
         let translator = d.provider.stream(&call);
         // Usage the client did not ask for (the gateway asks for it, or the provider always
@@ -200,17 +173,7 @@ pub async fn call(
             headers,
         });
     }
-    let body = match tokio::time::timeout_at(deadline, resp.body().limit(MAX_UPSTREAM_BODY)).await {
-        Err(_) => return Err(timeout_error(&d.upstream, seconds)),
-        Ok(Err(e)) => {
-            return Err(connection_error(
-                &d.upstream,
-                &format!("reading the response failed: {e}"),
-            ))
-        }
-        Ok(Ok(b)) => b,
-    };
-    let (body, usage) = d.provider.answer(&call, &body)?;
+    let (body, usage) = exchange.answer(resp, &call).await?;
     Ok(Answered {
         answer: Answer::Json {
             body: Bytes::from(body),
@@ -218,4 +181,139 @@ pub async fn call(
         },
         headers,
     })
+}
+
+type UpstreamResponse = awc::ClientResponse<actix_http::BoxedPayloadStream>;
+
+/// One upstream exchange of an attempt, within its deadline.
+struct Exchange<'a> {
+    cfg: &'a GatewayConfig,
+    worker: &'a Worker,
+    d: &'a Deployment,
+    seconds: Seconds,
+    deadline: tokio::time::Instant,
+}
+
+impl Exchange<'_> {
+    /// Sends the call; a non-2xx answer comes back classified.
+    async fn send(
+        &self,
+        call: &Call<'_>,
+    ) -> Result<(UpstreamResponse, Vec<(String, String)>), AttemptError> {
+        let d = self.d;
+        let upstream = d.provider.request(call)?;
+        let mut req = self
+            .worker
+            .client
+            .post(upstream.url)
+            .timeout(self.seconds.duration())
+            .insert_header(("content-type", "application/json"));
+        for (k, v) in upstream.headers {
+            req = req.insert_header((k, v));
+        }
+        let sent = tokio::time::timeout_at(self.deadline, req.send_body(upstream.body)).await;
+        let mut resp = match sent {
+            Err(_) | Ok(Err(awc::error::SendRequestError::Timeout)) => {
+                return Err(timeout_error(&d.upstream, self.seconds))
+            }
+            Ok(Err(e)) => return Err(connection_error(&d.upstream, &e.to_string())),
+            Ok(Ok(r)) => r,
+        };
+        let status = resp.status().as_u16();
+        let headers: Vec<(String, String)> = resp
+            .headers()
+            .iter()
+            .filter(|(k, _)| forwardable(k.as_str()))
+            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect();
+        if !(200..300).contains(&status) {
+            let body = tokio::time::timeout_at(self.deadline, resp.body().limit(MAX_ERROR_BODY))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default();
+            return Err(d.provider.classify(
+                &d.upstream,
+                &UpstreamFailure {
+                    status,
+                    headers: resp.headers(),
+                    body: &body,
+                    max_retry_after: self.cfg.limits.max_retry_after,
+                },
+            ));
+        }
+        Ok((resp, headers))
+    }
+
+    /// Reads a 2xx answer and translates it.
+    async fn answer(
+        &self,
+        mut resp: UpstreamResponse,
+        call: &Call<'_>,
+    ) -> Result<(Vec<u8>, Usage), AttemptError> {
+        let d = self.d;
+        let read = tokio::time::timeout_at(self.deadline, resp.body().limit(MAX_UPSTREAM_BODY));
+        let body = match read.await {
+            Err(_) => return Err(timeout_error(&d.upstream, self.seconds)),
+            Ok(Err(e)) => {
+                return Err(connection_error(
+                    &d.upstream,
+                    &format!("reading the response failed: {e}"),
+                ))
+            }
+            Ok(Ok(b)) => b,
+        };
+        d.provider.answer(call, &body)
+    }
+
+    /// An embeddings batch larger than the provider takes at once: one request per part, in
+    /// order, merged into one answer.
+    async fn in_parts(
+        &self,
+        call: Call<'_>,
+        parts: &[Map<String, Value>],
+    ) -> Result<Answered, AttemptError> {
+        let mut answers = Vec::with_capacity(parts.len());
+        let mut headers = Vec::new();
+        for body in parts {
+            let part = Call { body, ..call };
+            let (resp, h) = self.send(&part).await?;
+            headers = h;
+            answers.push(self.answer(resp, &part).await?);
+        }
+        let (body, usage) = crate::openai::embeddings::merge(&answers).ok_or_else(|| {
+            AttemptError::new(
+                switchyard_actors::ErrorClass::InternalServer,
+                500,
+                "InternalServerError: the parts of an embeddings batch could not be merged",
+            )
+        })?;
+        Ok(Answered {
+            answer: Answer::Json {
+                body: Bytes::from(body),
+                usage,
+            },
+            headers,
+        })
+    }
+}
+
+/// The request bodies of an embeddings batch split to the provider's limit, or `None` when
+/// it fits in one request.
+fn split_inputs(call: &Call<'_>, limit: Option<usize>) -> Option<Vec<Map<String, Value>>> {
+    let limit = limit?.max(1);
+    let items = call.body.get("input")?.as_array()?;
+    if items.len() <= limit {
+        return None;
+    }
+    Some(
+        items
+            .chunks(limit)
+            .map(|chunk| {
+                let mut body = call.body.clone();
+                body.insert("input".into(), Value::Array(chunk.to_vec()));
+                body
+            })
+            .collect(),
+    )
 }

@@ -14,6 +14,7 @@ use crate::openai::{Endpoint, Usage};
 use crate::providers::upstream::Upstream;
 
 /// What one attempt asks of a provider.
+#[derive(Clone, Copy)]
 pub struct Call<'a> {
     pub upstream: &'a Upstream,
     pub endpoint: Endpoint,
@@ -63,6 +64,12 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
         &'a self,
         _client: &'a awc::Client,
     ) -> Option<LocalBoxFuture<'a, Result<String, AttemptError>>> {
+        None
+    }
+
+    /// The most embedding inputs one upstream request may carry (Amazon Titan: one); a larger
+    /// batch is sent as several requests and their answers merged.
+    fn inputs_per_request(&self, _call: &Call<'_>) -> Option<usize> {
         None
     }
 

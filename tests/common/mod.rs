@@ -63,3 +63,43 @@ pub fn stream_content(events: &[String]) -> String {
         })
         .collect()
 }
+
+/// What a mock answers to `tests/python/sdk_providers.py` for one model: text (the stream),
+/// a tool call, the answer after the tool result, a streamed tool call.
+pub fn sdk_providers_script() -> Vec<mock::Reply> {
+    let call = || mock::Reply::ToolCall {
+        name: "get_weather".into(),
+        arguments: "{\"city\": \"Paris\"}".into(),
+    };
+    vec![
+        mock::Reply::chat("hi from the provider"),
+        call(),
+        mock::Reply::chat("It is 18C and sunny in Paris."),
+        call(),
+    ]
+}
+
+/// Runs `tests/python/sdk_providers.py` (the official OpenAI SDK: a stream and, for
+/// `tool_models`, a tool exchange per model) against the gateway; fails the test with its
+/// output and the gateway's log when the SDK saw anything wrong. Returns its stdout.
+pub fn run_sdk_providers(gw: &gateway::Gateway, models: &str, tool_models: Option<&str>) -> String {
+    let out = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/python/sdk_providers.py"
+        ))
+        .env("GATEWAY_BASE_URL", format!("{}/v1", gw.base))
+        .env("GATEWAY_KEY", "sk-sdk-master-key-123456")
+        .env("MODELS", models)
+        .env("TOOL_MODELS", tool_models.unwrap_or(models))
+        .output()
+        .expect("python3 must be installed (tests/run.sh installs the openai package)");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "sdk_providers.py failed\nstdout:\n{stdout}\nstderr:\n{}\ngateway log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        gw.logs()
+    );
+    stdout
+}

@@ -5,7 +5,6 @@ use serde_json::{json, Map, Value};
 use switchyard_actors::plan::AttemptError;
 use switchyard_actors::ErrorClass;
 
-use crate::openai::embeddings::{Embedding, EmbeddingList, EmbeddingUsage};
 use crate::openai::Usage;
 use crate::providers::classify::malformed;
 use crate::providers::ProviderKind;
@@ -37,12 +36,12 @@ pub fn request(model: &str, body: &Map<String, Value>) -> Result<Value, AttemptE
             .unwrap_or("search_document");
         return Ok(json!({"texts": texts, "input_type": input_type}));
     }
-    // Titan embeds one text per call; a batch would be one call per item.
+    // Titan embeds one text per call: the dispatcher splits a batch (`inputs_per_request`).
     let [text] = texts.as_slice() else {
         return Err(AttemptError::new(
             ErrorClass::BadRequest,
             400,
-            "BadRequestError: Amazon Titan embeddings take one input per request; send the items one by one (or use a Cohere embedding model on Bedrock)",
+            "BadRequestError: Amazon Titan embeddings take one input per request",
         ));
     };
     let mut out = json!({"inputText": text});
@@ -76,19 +75,5 @@ pub fn answer(
             .unwrap_or(0);
         (vec![one.clone()], tokens)
     };
-    let data = vectors
-        .into_iter()
-        .zip(0u64..)
-        .map(|(e, i)| Embedding::new(i, e))
-        .collect();
-    let usage = Usage::counted(tokens, 0, Some(tokens));
-    let out = EmbeddingList::new(
-        data,
-        model,
-        EmbeddingUsage {
-            prompt_tokens: usage.prompt_tokens,
-            total_tokens: usage.total_tokens,
-        },
-    );
-    Ok((out.to_vec(), usage))
+    Ok(crate::openai::embeddings::answer(vectors, model, tokens))
 }

@@ -63,6 +63,13 @@ impl Provider for Bedrock {
         true
     }
 
+    /// Titan embeds one text per call (LiteLLM loops the same way); Cohere takes a batch.
+    fn inputs_per_request(&self, call: &Call<'_>) -> Option<usize> {
+        (call.endpoint == Endpoint::Embeddings
+            && !config::model_id(&call.upstream.model).contains("cohere."))
+        .then_some(1)
+    }
+
     fn request(&self, call: &Call<'_>) -> Result<UpstreamRequest, AttemptError> {
         let d = call.upstream;
         let model = config::model_id(&d.model);

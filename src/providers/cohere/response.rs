@@ -6,7 +6,6 @@ use serde_json::Value;
 use switchyard_actors::plan::AttemptError;
 
 use crate::openai::completion::{AnswerUsage, AssistantMessage, Choice, Completion, ToolCall};
-use crate::openai::embeddings::{Embedding, EmbeddingList, EmbeddingUsage};
 use crate::openai::ids::{chat_id, unix_now};
 use crate::openai::Usage;
 use crate::providers::classify::malformed;
@@ -104,23 +103,13 @@ pub fn embeddings(body: &[u8], model: &str) -> Result<(Vec<u8>, Usage), AttemptE
         .or_else(|| v.get("embeddings"))
         .and_then(Value::as_array)
         .ok_or_else(|| malformed(KIND, "no float embeddings"))?;
-    let data = list
-        .iter()
-        .zip(0u64..)
-        .map(|(e, i)| Embedding::new(i, e.clone()))
-        .collect();
     let tokens = v
         .pointer("/meta/billed_units/input_tokens")
         .and_then(Value::as_u64)
         .unwrap_or(0);
-    let usage = Usage::counted(tokens, 0, Some(tokens));
-    let out = EmbeddingList::new(
-        data,
+    Ok(crate::openai::embeddings::answer(
+        list.iter().cloned(),
         model,
-        EmbeddingUsage {
-            prompt_tokens: usage.prompt_tokens,
-            total_tokens: usage.total_tokens,
-        },
-    );
-    Ok((out.to_vec(), usage))
+        tokens,
+    ))
 }

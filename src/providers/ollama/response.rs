@@ -9,7 +9,6 @@ use serde_json::Value;
 use switchyard_actors::plan::AttemptError;
 
 use crate::openai::completion::{AnswerUsage, AssistantMessage, Choice, Completion, ToolCall};
-use crate::openai::embeddings::{Embedding, EmbeddingList, EmbeddingUsage};
 use crate::openai::ids::{chat_id, random_hex, unix_now};
 use crate::openai::text_completion::{TextChoice, TextCompletion};
 use crate::openai::{Endpoint, Usage};
@@ -208,23 +207,13 @@ pub fn embeddings(
         .get("embeddings")
         .and_then(Value::as_array)
         .ok_or_else(|| malformed(kind, "no embeddings"))?;
-    let data = list
-        .iter()
-        .zip(0u64..)
-        .map(|(e, i)| Embedding::new(i, e.clone()))
-        .collect();
     let prompt = v
         .get("prompt_eval_count")
         .and_then(Value::as_u64)
         .unwrap_or(0);
-    let usage = Usage::counted(prompt, 0, Some(prompt));
-    let out = EmbeddingList::new(
-        data,
+    Ok(crate::openai::embeddings::answer(
+        list.iter().cloned(),
         model,
-        EmbeddingUsage {
-            prompt_tokens: usage.prompt_tokens,
-            total_tokens: usage.total_tokens,
-        },
-    );
-    Ok((out.to_vec(), usage))
+        prompt,
+    ))
 }

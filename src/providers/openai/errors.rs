@@ -39,7 +39,10 @@ pub fn stream_error(error: &Value) -> AttemptError {
         .and_then(|c| c.as_u64().or_else(|| c.as_str()?.parse().ok()))
         .and_then(|c| u16::try_from(c).ok())
         .unwrap_or(500);
-    let class = ErrorClass::from_status(status.clamp(400, 599));
+    let status = status.clamp(400, 599);
+    let lower =
+        format!("{message} {}", error.get("type").unwrap_or(&Value::Null)).to_ascii_lowercase();
+    let class = refine_by_phrases(ErrorClass::from_status(status), status, &lower);
     AttemptError::new(
         class,
         class.client_status(),

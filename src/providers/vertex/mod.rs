@@ -15,7 +15,7 @@ use super::classify::{malformed, no_such_api};
 use super::contract::{Call, Provider, StreamTranslator, UpstreamFailure, UpstreamRequest};
 use super::upstream::Upstream;
 use super::{anthropic, gemini, ProviderKind};
-use crate::openai::embeddings::{Embedding, EmbeddingList, EmbeddingUsage};
+use crate::openai::embeddings;
 use crate::openai::{Endpoint, Usage};
 use config::VertexConfig;
 use token::TokenCache;
@@ -186,8 +186,8 @@ fn embeddings_answer(body: &[u8], model: &str) -> Result<(Vec<u8>, Usage), Attem
         .and_then(Value::as_array)
         .ok_or_else(|| malformed(KIND, "no predictions"))?;
     let mut tokens = 0u64;
-    let mut data = Vec::with_capacity(predictions.len());
-    for (p, i) in predictions.iter().zip(0u64..) {
+    let mut vectors = Vec::with_capacity(predictions.len());
+    for p in predictions {
         let values = p
             .pointer("/embeddings/values")
             .cloned()
@@ -197,16 +197,7 @@ fn embeddings_answer(body: &[u8], model: &str) -> Result<(Vec<u8>, Usage), Attem
                 .and_then(Value::as_u64)
                 .unwrap_or(0),
         );
-        data.push(Embedding::new(i, values));
+        vectors.push(values);
     }
-    let usage = Usage::counted(tokens, 0, Some(tokens));
-    let out = EmbeddingList::new(
-        data,
-        model,
-        EmbeddingUsage {
-            prompt_tokens: usage.prompt_tokens,
-            total_tokens: usage.total_tokens,
-        },
-    );
-    Ok((out.to_vec(), usage))
+    Ok(embeddings::answer(vectors, model, tokens))
 }
