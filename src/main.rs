@@ -5,6 +5,7 @@ mod cli;
 mod dispatch;
 mod error;
 mod http;
+mod inbound;
 mod json;
 mod listener;
 mod log_writer;

@@ -48,6 +48,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/openai/deployments/{m}/completions",
         web::post().to(completions::text),
     )
+    .route(
+        "/v1/messages",
+        web::post().to(crate::inbound::messages::messages),
+    )
+    .route(
+        "/anthropic/v1/messages",
+        web::post().to(crate::inbound::messages::messages),
+    )
     .route("/model/info", web::get().to(model_info::list))
     .route("/v1/model/info", web::get().to(model_info::list))
     .route("/v2/model/info", web::get().to(model_info::list))

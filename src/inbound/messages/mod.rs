@@ -1,0 +1,171 @@
+//! `POST /v1/messages`: Anthropic's Messages API (what Claude Code speaks) in front of any
+//! deployment. The request becomes an OpenAI chat request and goes through the same routing,
+//! retries, fallbacks, cache and log; the answer, stream or error comes back in Anthropic's
+//! shapes and statuses.
+
+mod request;
+mod response;
+mod stream;
+pub mod wire;
+
+use std::pin::Pin;
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::{web, HttpRequest, HttpResponse};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use crate::dispatch;
+use crate::error::GatewayError;
+use crate::http::body::read_body;
+use crate::http::request::{authorize, call_id, parse_object, prepare};
+use crate::openai::Endpoint;
+use crate::state::{AppState, Worker};
+
+pub async fn messages(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    worker: web::Data<Worker>,
+) -> HttpResponse {
+    let started = Instant::now();
+    let id = call_id(&req);
+    let prepared = async {
+        authorize(&req, &state.config)?;
+        let (body, permit) = read_body(&req, payload, &state.config, &state.body_budget).await?;
+        let anthropic = parse_object(&body)?;
+        drop(body);
+        let chat = request::to_chat(&anthropic)?;
+        let p = prepare(
+            &state.config,
+            &req,
+            Endpoint::Chat,
+            chat,
+            id.clone(),
+            started,
+        )?;
+        Ok::<_, GatewayError>((p, permit))
+    }
+    .await;
+    match prepared {
+        Ok((p, _permit)) => {
+            let resp = dispatch::serve(&state, &worker, p).await;
+            render(resp).await
+        }
+        Err(e) => error_response(e.status().as_u16(), &e.to_string(), &id, &[]),
+    }
+}
+
+fn error_response(
+    status: u16,
+    message: &str,
+    call_id: &str,
+    keep: &[(String, String)],
+) -> HttpResponse {
+    let code = actix_web::http::StatusCode::from_u16(status)
+        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+    let mut b = HttpResponse::build(code);
+    b.insert_header(("x-litellm-call-id", call_id));
+    for (k, v) in keep {
+        b.insert_header((k.as_str(), v.as_str()));
+    }
+    let message = crate::secret::redact(message);
+    b.content_type("application/json")
+        .body(wire::ErrorBody::new(status, &message).to_vec())
+}
+
+/// The gateway's OpenAI-shaped answer in Anthropic's shapes.
+async fn render(resp: HttpResponse) -> HttpResponse {
+    let status = resp.status();
+    let headers: Vec<(String, String)> = resp
+        .headers()
+        .iter()
+        .filter(|(k, _)| {
+            let k = k.as_str();
+            k.starts_with("x-litellm-")
+                || k.starts_with("x-ratelimit-")
+                || k == "retry-after"
+                || k.starts_with("x-switchyard-")
+        })
+        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect();
+    let call_id = headers
+        .iter()
+        .find(|(k, _)| k == "x-litellm-call-id")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let streaming = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    let body = resp.into_body();
+    if !status.is_success() {
+        let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
+        let message = serde_json::from_slice::<Value>(&bytes)
+            .ok()
+            .and_then(|v| {
+                v.pointer("/error/message")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+        let others: Vec<(String, String)> = headers
+            .into_iter()
+            .filter(|(k, _)| k != "x-litellm-call-id")
+            .collect();
+        return error_response(status.as_u16(), &message, &call_id, &others);
+    }
+    let mut b = HttpResponse::build(status);
+    for (k, v) in &headers {
+        b.insert_header((k.as_str(), v.as_str()));
+    }
+    if streaming {
+        b.insert_header(("content-type", "text/event-stream; charset=utf-8"))
+            .insert_header(("cache-control", "no-cache"))
+            .insert_header(("x-accel-buffering", "no"));
+        return b.streaming(translated(body));
+    }
+    let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
+    match response::from_chat(&bytes) {
+        Some(message) => b.content_type("application/json").body(message),
+        None => error_response(
+            502,
+            "the upstream answer could not be read as a message",
+            &call_id,
+            &[],
+        ),
+    }
+}
+
+/// The OpenAI SSE body re-framed as Messages events, chunk by chunk as it arrives.
+fn translated(body: BoxBody) -> impl futures_util::Stream<Item = Result<Bytes, actix_web::Error>> {
+    let source = futures_util::stream::poll_fn({
+        let mut body = body;
+        move |cx| Pin::new(&mut body).poll_next(cx)
+    });
+    futures_util::stream::unfold(
+        (Box::pin(source), stream::ToMessages::new(), false),
+        |(mut source, mut t, done)| async move {
+            if done {
+                return None;
+            }
+            loop {
+                match source.next().await {
+                    Some(Ok(bytes)) => {
+                        let out = t.push(&bytes);
+                        if !out.is_empty() {
+                            return Some((Ok(Bytes::from(out)), (source, t, false)));
+                        }
+                    }
+                    Some(Err(_)) | None => {
+                        let out = t.end();
+                        return Some((Ok(Bytes::from(out)), (source, t, true)));
+                    }
+                }
+            }
+        },
+    )
+}

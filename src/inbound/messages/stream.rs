@@ -1,0 +1,256 @@
+//! An OpenAI chunk stream as Messages API events: `message_start`, a content block per text,
+//! thinking or tool call (`content_block_start` / `_delta` / `_stop`, a new index each),
+//! `message_delta` with the stop reason and output tokens, `message_stop`. An error event from
+//! the gateway becomes `event: error`, never a fake `message_stop`.
+
+use serde_json::{json, Value};
+
+use super::wire::{error_type, event, message_id, stop_reason};
+use crate::providers::sse::{SseDecoder, SseEvent};
+
+#[derive(PartialEq, Clone, Copy)]
+enum Open {
+    None,
+    Text,
+    Thinking,
+    Tool,
+}
+
+pub struct ToMessages {
+    decoder: SseDecoder,
+    started: bool,
+    open: Open,
+    index: i64,
+    stop: &'static str,
+    input_tokens: u64,
+    output_tokens: u64,
+    finished: bool,
+}
+
+impl ToMessages {
+    pub fn new() -> Self {
+        Self {
+            decoder: SseDecoder::new(16 * 1024 * 1024),
+            started: false,
+            open: Open::None,
+            index: -1,
+            stop: "end_turn",
+            input_tokens: 0,
+            output_tokens: 0,
+            finished: false,
+        }
+    }
+
+    fn start(&mut self, chunk: &Value, out: &mut Vec<u8>) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        let id = message_id(
+            chunk
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or("chatcmpl-stream"),
+        );
+        let model = chunk.get("model").cloned().unwrap_or(Value::Null);
+        event(
+            "message_start",
+            &json!({"type": "message_start", "message": {"id": id, "type": "message", "role": "assistant",
+                "model": model, "content": [], "stop_reason": null, "stop_sequence": null,
+                "usage": {"input_tokens": 0, "output_tokens": 0}}}),
+            out,
+        );
+    }
+
+    fn close(&mut self, out: &mut Vec<u8>) {
+        if self.open != Open::None {
+            event(
+                "content_block_stop",
+                &json!({"type": "content_block_stop", "index": self.index}),
+                out,
+            );
+            self.open = Open::None;
+        }
+    }
+
+    fn open(&mut self, kind: Open, block: Value, out: &mut Vec<u8>) {
+        self.close(out);
+        self.index += 1;
+        self.open = kind;
+        event(
+            "content_block_start",
+            &json!({"type": "content_block_start", "index": self.index, "content_block": block}),
+            out,
+        );
+    }
+
+    fn delta(&self, delta: Value, out: &mut Vec<u8>) {
+        event(
+            "content_block_delta",
+            &json!({"type": "content_block_delta", "index": self.index, "delta": delta}),
+            out,
+        );
+    }
+
+    fn chunk(&mut self, chunk: &Value, out: &mut Vec<u8>) {
+        self.start(chunk, out);
+        if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
+            self.input_tokens = u.get("prompt_tokens").and_then(Value::as_u64).unwrap_or(0);
+            self.output_tokens = u
+                .get("completion_tokens")
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+        }
+        let Some(choice) = chunk
+            .get("choices")
+            .and_then(Value::as_array)
+            .and_then(|c| c.first())
+        else {
+            return;
+        };
+        let d = choice.get("delta").unwrap_or(&Value::Null);
+        if let Some(t) = d
+            .get("reasoning_content")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+        {
+            if self.open != Open::Thinking {
+                self.open(
+                    Open::Thinking,
+                    json!({"type": "thinking", "thinking": "", "signature": ""}),
+                    out,
+                );
+            }
+            self.delta(json!({"type": "thinking_delta", "thinking": t}), out);
+        }
+        if let Some(t) = d
+            .get("content")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+        {
+            if self.open != Open::Text {
+                self.open(Open::Text, json!({"type": "text", "text": ""}), out);
+            }
+            self.delta(json!({"type": "text_delta", "text": t}), out);
+        }
+        for call in d
+            .get("tool_calls")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let f = call.get("function").unwrap_or(&Value::Null);
+            if let Some(id) = call.get("id").and_then(Value::as_str) {
+                self.open(
+                    Open::Tool,
+                    json!({"type": "tool_use", "id": id, "name": f.get("name").cloned().unwrap_or(json!("")), "input": {}}),
+                    out,
+                );
+            }
+            if let Some(args) = f
+                .get("arguments")
+                .and_then(Value::as_str)
+                .filter(|a| !a.is_empty())
+            {
+                if self.open == Open::Tool {
+                    self.delta(
+                        json!({"type": "input_json_delta", "partial_json": args}),
+                        out,
+                    );
+                }
+            }
+        }
+        if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {
+            self.stop = stop_reason(f);
+        }
+    }
+
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        self.start(&Value::Null, out);
+        self.close(out);
+        event(
+            "message_delta",
+            &json!({"type": "message_delta", "delta": {"stop_reason": self.stop, "stop_sequence": null},
+                    "usage": {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens}}),
+            out,
+        );
+        event("message_stop", &json!({"type": "message_stop"}), out);
+    }
+
+    fn error(&mut self, err: &Value, out: &mut Vec<u8>) {
+        self.finished = true;
+        let status = err
+            .get("code")
+            .and_then(|c| c.as_u64().or_else(|| c.as_str()?.parse().ok()))
+            .and_then(|c| u16::try_from(c).ok())
+            .unwrap_or(500);
+        let message = err
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("stream failed");
+        event(
+            "error",
+            &json!({"type": "error", "error": {"type": error_type(status), "message": message}}),
+            out,
+        );
+    }
+
+    fn on_event(&mut self, ev: &SseEvent, out: &mut Vec<u8>) {
+        if self.finished {
+            return;
+        }
+        let data = ev.data.trim();
+        if data == "[DONE]" {
+            self.finish(out);
+            return;
+        }
+        match serde_json::from_str::<Value>(data) {
+            Ok(v) => match v.get("error") {
+                Some(err) => self.error(err, out),
+                None => self.chunk(&v, out),
+            },
+            Err(_) => self.error(
+                &json!({"message": "the stream carried an unreadable event"}),
+                out,
+            ),
+        }
+    }
+
+    /// Bytes of the OpenAI stream in, bytes of the Messages stream out.
+    pub fn push(&mut self, bytes: &[u8]) -> Vec<u8> {
+        let mut events = Vec::new();
+        let mut out = Vec::new();
+        if self.decoder.push(bytes, &mut events).is_err() {
+            self.error(
+                &json!({"message": "a stream event was too large"}),
+                &mut out,
+            );
+            return out;
+        }
+        for ev in &events {
+            self.on_event(ev, &mut out);
+        }
+        out
+    }
+
+    /// The OpenAI stream ended: anything left, and an error if it never finished.
+    pub fn end(&mut self) -> Vec<u8> {
+        let mut events = Vec::new();
+        let mut out = Vec::new();
+        self.decoder.finish(&mut events);
+        for ev in &events {
+            self.on_event(ev, &mut out);
+        }
+        if !self.finished {
+            self.error(
+                &json!({"message": "the stream ended before the answer finished"}),
+                &mut out,
+            );
+        }
+        out
+    }
+}
