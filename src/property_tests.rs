@@ -253,6 +253,18 @@ proptest! {
     }
 
     #[test]
+    fn messages_api_requests_and_answers_never_panic(body in json_object(), msgs in prop::collection::vec(json_value(), 0..4), answer in json_value()) {
+        let mut body = body;
+        body.insert("messages".into(), Value::Array(msgs));
+        body.insert("max_tokens".into(), json!(16));
+        let _ = crate::inbound::messages::request::to_chat(&body);
+        let _ = crate::inbound::messages::response::from_chat(answer.to_string().as_bytes());
+        let mut t = crate::inbound::messages::stream::ToMessages::new();
+        let _ = t.push(format!("data: {answer}\n\n").as_bytes());
+        let _ = t.end();
+    }
+
+    #[test]
     fn raw_bodies_never_panic_the_parser(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
         let _ = parse_object(&bytes);
     }

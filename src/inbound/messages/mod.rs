@@ -3,9 +3,9 @@
 //! retries, fallbacks, cache and log; the answer, stream or error comes back in Anthropic's
 //! shapes and statuses.
 
-mod request;
-mod response;
-mod stream;
+pub mod request;
+pub mod response;
+pub mod stream;
 pub mod wire;
 
 use std::pin::Pin;

@@ -254,3 +254,84 @@ impl ToMessages {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events(bytes: &[u8]) -> Vec<(String, Value)> {
+        let text = String::from_utf8_lossy(bytes);
+        text.split("\n\n")
+            .filter(|e| !e.is_empty())
+            .map(|e| {
+                let mut lines = e.lines();
+                let name = lines
+                    .next()
+                    .unwrap()
+                    .trim_start_matches("event: ")
+                    .to_string();
+                let data = lines.next().unwrap().trim_start_matches("data: ");
+                (name, serde_json::from_str(data).unwrap())
+            })
+            .collect()
+    }
+
+    const CHUNKS: &str = concat!(
+        "data: {\"id\":\"chatcmpl-abc\",\"model\":\"qwen\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"},\"finish_reason\":null}]}\n\n",
+        "data: {\"id\":\"chatcmpl-abc\",\"model\":\"qwen\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":null}]}\n\n",
+        "data: {\"id\":\"chatcmpl-abc\",\"model\":\"qwen\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"\"}}]},\"finish_reason\":null}]}\n\n",
+        "data: {\"id\":\"chatcmpl-abc\",\"model\":\"qwen\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"a\\\":1}\"}}]},\"finish_reason\":null}]}\n\n",
+        "data: {\"id\":\"chatcmpl-abc\",\"model\":\"qwen\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n",
+        "data: {\"id\":\"chatcmpl-abc\",\"model\":\"qwen\",\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":3,\"total_tokens\":10}}\n\n",
+    );
+
+    #[test]
+    fn a_chunk_stream_becomes_messages_events_block_by_block() {
+        let mut t = ToMessages::new();
+        let mut out = Vec::new();
+        // Fed in awkward pieces, as a network would.
+        for piece in format!("{CHUNKS}data: [DONE]\n\n").as_bytes().chunks(17) {
+            out.extend(t.push(piece));
+        }
+        out.extend(t.end());
+        let ev = events(&out);
+        let names: Vec<&str> = ev.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "message_start",
+                "content_block_start",
+                "content_block_delta",
+                "content_block_delta",
+                "content_block_stop",
+                "content_block_start",
+                "content_block_delta",
+                "content_block_stop",
+                "message_delta",
+                "message_stop"
+            ]
+        );
+        assert_eq!(ev[0].1["message"]["id"], "msg_abc");
+        assert_eq!(ev[5].1["index"], 1);
+        assert_eq!(ev[5].1["content_block"]["type"], "tool_use");
+        assert_eq!(ev[6].1["delta"]["partial_json"], "{\"a\":1}");
+        assert_eq!(ev[8].1["delta"]["stop_reason"], "tool_use");
+        assert_eq!(ev[8].1["usage"]["output_tokens"], 3);
+    }
+
+    #[test]
+    fn a_cut_stream_or_an_error_event_ends_with_an_error_not_a_message_stop() {
+        let mut t = ToMessages::new();
+        let mut out = t.push(CHUNKS.as_bytes());
+        out.extend(t.end());
+        let ev = events(&out);
+        assert_eq!(ev.last().unwrap().0, "error");
+        assert!(!ev.iter().any(|(n, _)| n == "message_stop"));
+
+        let mut t = ToMessages::new();
+        let out = t.push(b"data: {\"error\":{\"message\":\"Rate limit\",\"type\":\"throttling_error\",\"code\":\"429\"}}\n\n");
+        let ev = events(&out);
+        assert_eq!(ev[0].0, "error");
+        assert_eq!(ev[0].1["error"]["type"], "rate_limit_error");
+    }
+}
