@@ -2,8 +2,8 @@
 # Switchyard benchmark, one command: bench/run.sh
 # Measures, in one run on this machine: direct to a zero-latency upstream (nginx answering a
 # fixed chat.completion), through an nginx proxy_pass hop (the floor for any proxy hop), and
-# through Switchyard (OpenAI passthrough; Anthropic, Ollama and Bedrock translations, the last
-# SigV4-signed; Redis and local cache hits);
+# through Switchyard (OpenAI passthrough, /v1/messages bridged to it; Anthropic, Ollama and
+# Bedrock translations, the last SigV4-signed; Redis and local cache hits);
 # RPS and p50/p99 at concurrency 1, 16, 64 (wrk), added latency over direct,
 # Switchyard's peak RSS, and time to first streamed chunk (direct vs through Switchyard).
 # Env: DURATION (seconds per cell, default 10), CONCURRENCY (default "1 16 64"),
@@ -150,6 +150,13 @@ LUA
 sed 's/"model":"gpt-4o"/"model":"claude"/' "$WORK/post.lua" > "$WORK/post-anthropic.lua"
 sed 's/"model":"gpt-4o"/"model":"llama"/' "$WORK/post.lua" > "$WORK/post-ollama.lua"
 sed 's/"model":"gpt-4o"/"model":"claude-bedrock"/' "$WORK/post.lua" > "$WORK/post-bedrock.lua"
+# Anthropic's Messages API in (what Claude Code sends), bridged to the OpenAI-compatible upstream.
+cat > "$WORK/post-messages.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["x-api-key"] = "sk-client"
+wrk.body = '{"model":"gpt-4o","max_tokens":64,"messages":[{"role":"user","content":"Hello!"}]}'
+LUA
 
 # wrk's latency lines look like "50%  123.00us"; print milliseconds.
 to_ms() { awk -v v="$1" 'BEGIN { n=v; sub(/[a-z]+$/,"",n); u=v; sub(/^[0-9.]+/,"",u);
@@ -161,6 +168,7 @@ script_for() {
         *anthropic) echo "$WORK/post-anthropic.lua" ;;
         *ollama) echo "$WORK/post-ollama.lua" ;;
         *bedrock) echo "$WORK/post-bedrock.lua" ;;
+        messages) echo "$WORK/post-messages.lua" ;;
         *) echo "$WORK/post.lua" ;;
     esac
 }
@@ -180,10 +188,11 @@ declare -A URL=(
     [anthropic]="http://127.0.0.1:$SY_PORT/v1/chat/completions"
     [ollama]="http://127.0.0.1:$SY_PORT/v1/chat/completions"
     [bedrock]="http://127.0.0.1:$SY_PORT/v1/chat/completions"
+    [messages]="http://127.0.0.1:$SY_PORT/v1/messages"
     [redis-hit]="http://127.0.0.1:$SY_REDIS_PORT/v1/chat/completions"
     [local-hit]="http://127.0.0.1:$SY_LOCAL_PORT/v1/chat/completions"
 )
-TARGETS="direct nginx switchyard anthropic ollama bedrock redis-hit local-hit"
+TARGETS="direct nginx switchyard messages anthropic ollama bedrock redis-hit local-hit"
 if [ -n "${BASELINE:-}" ]; then
     wait_port "$BASE_PORT"
     URL[baseline]="http://127.0.0.1:$BASE_PORT/v1/chat/completions"
@@ -223,7 +232,7 @@ STREAM=$(python3 bench/first_chunk.py "http://127.0.0.1:$STREAM_PORT/v1/chat/com
     c=$(echo "$CONCURRENCY" | awk '{print $NF}')
     echo "At concurrency $c: Switchyard throughput $(awk -v a="${RPS[switchyard,$c]}" -v b="${RPS[nginx,$c]}" 'BEGIN {printf "%.2f", a/b}')x the nginx hop's;" \
          "added p50 $(awk -v s="${P50[switchyard,$c]}" -v n="${P50[nginx,$c]}" -v d="${P50[direct,$c]}" 'BEGIN { if (n-d <= 0) print "n/a"; else printf "%.2f", (s-d)/(n-d)}')x the nginx hop's added p50."
-    echo "Translations at concurrency $c, throughput vs the OpenAI passthrough: Anthropic $(awk -v a="${RPS[anthropic,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x, Ollama $(awk -v a="${RPS[ollama,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x, Bedrock (SigV4-signed) $(awk -v a="${RPS[bedrock,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x."
+    echo "Translations at concurrency $c, throughput vs the OpenAI passthrough: Anthropic $(awk -v a="${RPS[anthropic,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x, Ollama $(awk -v a="${RPS[ollama,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x, Bedrock (SigV4-signed) $(awk -v a="${RPS[bedrock,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x; /v1/messages bridged to it $(awk -v a="${RPS[messages,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x."
     echo "Cache hits at concurrency $c: Redis $(awk -v a="${RPS[redis-hit,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x and local $(awk -v a="${RPS[local-hit,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x the throughput of uncached requests to the zero-latency upstream."
     if [ -n "${BASELINE:-}" ]; then
         for cc in $CONCURRENCY; do
