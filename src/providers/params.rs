@@ -41,6 +41,47 @@ pub fn check_params(
     ))
 }
 
+/// The first of these `litellm_params` keys that holds a non-blank string, trimmed.
+pub fn first_param(params: &Map<String, Value>, keys: &[&str]) -> Option<String> {
+    keys.iter().find_map(|k| {
+        params
+            .get(*k)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    })
+}
+
+/// The first of these environment variables that is set and not blank.
+pub fn first_env(names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
+}
+
+/// An embeddings request's texts: a string or a list of strings. Token ids are a 400 for
+/// providers that embed only text.
+pub fn text_inputs(
+    kind: ProviderKind,
+    body: &Map<String, Value>,
+) -> Result<Vec<&str>, AttemptError> {
+    match body.get("input") {
+        Some(Value::String(s)) => Ok(vec![s.as_str()]),
+        Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
+            Ok(items.iter().filter_map(Value::as_str).collect())
+        }
+        _ => Err(AttemptError::new(
+            ErrorClass::BadRequest,
+            400,
+            format!(
+                "BadRequestError: {} embeddings take text input (a string or a list of strings), not token ids",
+                kind.name()
+            ),
+        )),
+    }
+}
+
 /// Appends a turn's blocks, merged into the previous turn when the role repeats (Anthropic,
 /// Gemini and Bedrock want alternating roles).
 pub fn push_turn(

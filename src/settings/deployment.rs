@@ -12,6 +12,7 @@ use super::notes::Notes;
 use super::router::allowed_fails_policy;
 use super::value::{as_map, err, Field, Node, Result};
 use crate::providers::contract::Provider;
+use crate::providers::params::first_env;
 use crate::providers::upstream::Upstream;
 use crate::providers::ProviderKind;
 use crate::secret::Secret;
@@ -157,13 +158,6 @@ fn python_str(v: &Value) -> String {
         }
         Value::Object(_) => v.to_string(),
     }
-}
-
-/// The first of these environment variables that is set and not empty.
-fn first_env(names: &[&str]) -> Option<String> {
-    names
-        .iter()
-        .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
 }
 
 pub fn parse_deployment(node: Node, group: GroupIdx, notes: &mut Notes) -> Result<Deployment> {

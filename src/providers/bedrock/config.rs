@@ -6,6 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::sigv4::Credentials;
+use crate::providers::params::{first_env, first_param};
 use crate::providers::ParamError;
 use crate::secret::Secret;
 
@@ -14,21 +15,6 @@ pub struct BedrockConfig {
     pub region: String,
     /// `None` when the deployment authenticates with a Bedrock API key (or is mocked).
     pub credentials: Option<Credentials>,
-}
-
-fn param(params: &Map<String, Value>, key: &str) -> Option<String> {
-    params
-        .get(key)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-}
-
-fn env(names: &[&str]) -> Option<String> {
-    names
-        .iter()
-        .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
 }
 
 /// The region inside a model ARN (`arn:aws:bedrock:us-east-1:...`).
@@ -45,9 +31,9 @@ fn valid_region(r: &str) -> bool {
 }
 
 pub fn from_params(params: &Map<String, Value>, model: &str) -> Result<BedrockConfig, ParamError> {
-    let region = param(params, "aws_region_name")
+    let region = first_param(params, &["aws_region_name"])
         .or_else(|| arn_region(model))
-        .or_else(|| env(&["AWS_REGION_NAME", "AWS_REGION", "AWS_DEFAULT_REGION"]))
+        .or_else(|| first_env(&["AWS_REGION_NAME", "AWS_REGION", "AWS_DEFAULT_REGION"]))
         .unwrap_or_else(|| "us-west-2".to_string());
     if !valid_region(&region) {
         return Err(ParamError::new(
@@ -55,9 +41,12 @@ pub fn from_params(params: &Map<String, Value>, model: &str) -> Result<BedrockCo
             format!("\"{region}\" is not an AWS region name (e.g. us-east-1)"),
         ));
     }
-    let key_id = param(params, "aws_access_key_id").or_else(|| env(&["AWS_ACCESS_KEY_ID"]));
-    let secret = param(params, "aws_secret_access_key").or_else(|| env(&["AWS_SECRET_ACCESS_KEY"]));
-    let token = param(params, "aws_session_token").or_else(|| env(&["AWS_SESSION_TOKEN"]));
+    let key_id =
+        first_param(params, &["aws_access_key_id"]).or_else(|| first_env(&["AWS_ACCESS_KEY_ID"]));
+    let secret = first_param(params, &["aws_secret_access_key"])
+        .or_else(|| first_env(&["AWS_SECRET_ACCESS_KEY"]));
+    let token =
+        first_param(params, &["aws_session_token"]).or_else(|| first_env(&["AWS_SESSION_TOKEN"]));
     let credentials = match (key_id, secret) {
         (Some(id), Some(secret)) => Some(Credentials {
             access_key_id: id,

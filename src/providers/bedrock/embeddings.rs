@@ -7,28 +7,15 @@ use switchyard_actors::ErrorClass;
 
 use crate::openai::Usage;
 use crate::providers::classify::malformed;
+use crate::providers::params::text_inputs;
 use crate::providers::ProviderKind;
-
-fn texts(body: &Map<String, Value>) -> Result<Vec<&str>, AttemptError> {
-    match body.get("input") {
-        Some(Value::String(s)) => Ok(vec![s.as_str()]),
-        Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
-            Ok(items.iter().filter_map(Value::as_str).collect())
-        }
-        _ => Err(AttemptError::new(
-            ErrorClass::BadRequest,
-            400,
-            "BadRequestError: bedrock embeddings take text input (a string or a list of strings), not token ids",
-        )),
-    }
-}
 
 fn is_cohere(model: &str) -> bool {
     model.contains("cohere.")
 }
 
 pub fn request(model: &str, body: &Map<String, Value>) -> Result<Value, AttemptError> {
-    let texts = texts(body)?;
+    let texts = text_inputs(ProviderKind::Bedrock, body)?;
     if is_cohere(model) {
         let input_type = body
             .get("input_type")

@@ -4,10 +4,11 @@
 
 use serde_json::{json, Map, Value};
 use switchyard_actors::plan::AttemptError;
-use switchyard_actors::ErrorClass;
 
 use crate::openai::request::{ChatRequest, ResponseFormat, ToolChoice};
+use crate::providers::params::text_inputs;
 use crate::providers::upstream::Upstream;
+use crate::providers::ProviderKind;
 
 /// OpenAI parameters Cohere's chat has no equivalent for.
 pub const UNSUPPORTED: &[&str] = &[
@@ -86,17 +87,7 @@ pub fn chat(d: &Upstream, body: &Map<String, Value>, stream: bool) -> Value {
 }
 
 pub fn embed(d: &Upstream, body: &Map<String, Value>) -> Result<Value, AttemptError> {
-    let texts = match body.get("input") {
-        Some(Value::String(s)) => json!([s]),
-        Some(Value::Array(items)) if items.iter().all(Value::is_string) => Value::Array(items.clone()),
-        _ => {
-            return Err(AttemptError::new(
-                ErrorClass::BadRequest,
-                400,
-                "BadRequestError: cohere embeddings take text input (a string or a list of strings), not token ids",
-            ))
-        }
-    };
+    let texts = text_inputs(ProviderKind::Cohere, body)?;
     let input_type = body
         .get("input_type")
         .and_then(Value::as_str)

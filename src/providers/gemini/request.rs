@@ -3,10 +3,9 @@
 
 use serde_json::{json, Map, Value};
 use switchyard_actors::plan::AttemptError;
-use switchyard_actors::ErrorClass;
 
 use crate::openai::request::{ChatRequest, Content, Message, Part, ResponseFormat, ToolChoice};
-use crate::providers::params::{check_params, data_url, mime_from_url, push_turn};
+use crate::providers::params::{check_params, data_url, mime_from_url, push_turn, text_inputs};
 use crate::providers::ProviderKind;
 
 const UNSUPPORTED: &[&str] = &[
@@ -203,19 +202,7 @@ pub fn request_body(body: &Map<String, Value>, drop_params: bool) -> Result<Valu
 }
 
 pub fn embeddings_body(model: &str, body: &Map<String, Value>) -> Result<Value, AttemptError> {
-    let texts: Vec<&str> = match body.get("input") {
-        Some(Value::String(s)) => vec![s.as_str()],
-        Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
-            items.iter().filter_map(Value::as_str).collect()
-        }
-        _ => {
-            return Err(AttemptError::new(
-                ErrorClass::BadRequest,
-                400,
-                "BadRequestError: gemini embeddings take text input (a string or a list of strings), not token ids",
-            ))
-        }
-    };
+    let texts = text_inputs(ProviderKind::Gemini, body)?;
     let dims = body.get("dimensions").and_then(Value::as_u64);
     let requests: Vec<Value> = texts
         .iter()

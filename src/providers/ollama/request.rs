@@ -4,11 +4,10 @@
 
 use serde_json::{json, Map, Value};
 use switchyard_actors::plan::AttemptError;
-use switchyard_actors::ErrorClass;
 
 use crate::openai::request::{ChatRequest, Content, Message, Part, ResponseFormat};
 use crate::openai::Endpoint;
-use crate::providers::params::data_url;
+use crate::providers::params::{data_url, text_inputs};
 use crate::providers::upstream::Upstream;
 
 /// Ollama's own sampling and runtime options, passed into `options` when a client sends them.
@@ -265,17 +264,7 @@ pub fn generate(
 
 /// `POST /api/embed`: text input only.
 pub fn embed(d: &Upstream, body: &Map<String, Value>) -> Result<Value, AttemptError> {
-    let input = match body.get("input") {
-        Some(Value::String(s)) => json!([s]),
-        Some(Value::Array(items)) if items.iter().all(Value::is_string) => Value::Array(items.clone()),
-        _ => {
-            return Err(AttemptError::new(
-                ErrorClass::BadRequest,
-                400,
-                "BadRequestError: ollama embeddings take text input (a string or a list of strings), not token ids",
-            ))
-        }
-    };
+    let input = json!(text_inputs(d.kind, body)?);
     let mut out = Map::new();
     out.insert("model".into(), json!(d.model));
     out.insert("input".into(), input);

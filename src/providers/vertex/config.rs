@@ -10,6 +10,7 @@ use rustls_pki_types::PrivatePkcs8KeyDer;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::providers::params::{first_env, first_param};
 use crate::providers::ParamError;
 
 pub struct ServiceAccount {
@@ -50,23 +51,6 @@ struct AccountFile {
 
 const GOOGLE_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";
 
-fn param(params: &Map<String, Value>, keys: &[&str]) -> Option<String> {
-    keys.iter().find_map(|k| {
-        params
-            .get(*k)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    })
-}
-
-fn env(names: &[&str]) -> Option<String> {
-    names
-        .iter()
-        .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
-}
-
 /// The credentials text: inline JSON, or the file a path names.
 fn credentials_text(params: &Map<String, Value>) -> Result<(String, &'static str), ParamError> {
     let key = "vertex_credentials";
@@ -80,10 +64,10 @@ fn credentials_text(params: &Map<String, Value>) -> Result<(String, &'static str
         _ => None,
     };
     let text = given
-        .or_else(|| env(&["VERTEXAI_CREDENTIALS", "VERTEX_CREDENTIALS"]))
+        .or_else(|| first_env(&["VERTEXAI_CREDENTIALS", "VERTEX_CREDENTIALS"]))
         .map(Ok)
         .or_else(|| {
-            env(&["GOOGLE_APPLICATION_CREDENTIALS"]).map(|path| {
+            first_env(&["GOOGLE_APPLICATION_CREDENTIALS"]).map(|path| {
                 std::fs::read_to_string(&path).map_err(|e| {
                     ParamError::new(key, format!("GOOGLE_APPLICATION_CREDENTIALS={path}: {e}"))
                 })
@@ -138,12 +122,12 @@ fn account(text: &str, key: &'static str) -> Result<(ServiceAccount, Option<Stri
 pub fn from_params(params: &Map<String, Value>) -> Result<VertexConfig, ParamError> {
     let (text, key) = credentials_text(params)?;
     let (account, file_project) = account(&text, key)?;
-    let project = param(params, &["vertex_project", "vertex_ai_project"])
-        .or_else(|| env(&["VERTEXAI_PROJECT", "VERTEX_PROJECT"]))
+    let project = first_param(params, &["vertex_project", "vertex_ai_project"])
+        .or_else(|| first_env(&["VERTEXAI_PROJECT", "VERTEX_PROJECT"]))
         .or(file_project)
         .ok_or_else(|| ParamError::new("vertex_project", "required (or VERTEXAI_PROJECT)"))?;
-    let location = param(params, &["vertex_location", "vertex_ai_location"])
-        .or_else(|| env(&["VERTEXAI_LOCATION", "VERTEX_LOCATION"]))
+    let location = first_param(params, &["vertex_location", "vertex_ai_location"])
+        .or_else(|| first_env(&["VERTEXAI_LOCATION", "VERTEX_LOCATION"]))
         .unwrap_or_else(|| "us-central1".to_string());
     let safe = |s: &str| {
         !s.is_empty()

@@ -157,19 +157,7 @@ impl Provider for Vertex {
 
 /// `predict` for text embedding models: one instance per input.
 fn embeddings_body(body: &serde_json::Map<String, Value>) -> Result<Value, AttemptError> {
-    let texts: Vec<&str> = match body.get("input") {
-        Some(Value::String(s)) => vec![s.as_str()],
-        Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
-            items.iter().filter_map(Value::as_str).collect()
-        }
-        _ => {
-            return Err(AttemptError::new(
-                switchyard_actors::ErrorClass::BadRequest,
-                400,
-                "BadRequestError: vertex_ai embeddings take text input (a string or a list of strings), not token ids",
-            ))
-        }
-    };
+    let texts = super::params::text_inputs(KIND, body)?;
     let instances: Vec<Value> = texts.iter().map(|t| json!({"content": t})).collect();
     let mut out = json!({"instances": instances});
     if let Some(d) = body.get("dimensions").filter(|d| d.is_u64()) {
