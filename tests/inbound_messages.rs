@@ -13,53 +13,23 @@ use serde_json::json;
 
 const KEY: &str = "sk-sdk-master-key-123456";
 
-fn script() -> Vec<Reply> {
-    let call = || Reply::ToolCall {
-        name: "get_weather".into(),
-        arguments: "{\"city\": \"Paris\"}".into(),
-    };
-    vec![
-        Reply::chat("hello there"),
-        call(),
-        Reply::chat("It is 18C and sunny."),
-        Reply::chat("hello streamed"),
-        call(),
-    ]
-}
-
 #[test]
 fn the_anthropic_sdk_works_against_any_deployment() {
     let vllm = MockUpstream::start();
     let claude = MockUpstream::start();
-    vllm.script(script());
-    claude.script(script());
+    vllm.script(common::sdk_anthropic_script());
+    claude.script(common::sdk_anthropic_script());
     let yaml = format!(
         "model_list:\n  - model_name: qwen\n    litellm_params: {{model: hosted_vllm/Qwen/Qwen3-0.6B, api_base: '{}'}}\n  - model_name: claude\n    litellm_params: {{model: anthropic/claude-3-5-sonnet-20241022, api_key: sk-ant-0123456789, api_base: '{}'}}\ngeneral_settings:\n  master_key: {KEY}\n",
         vllm.base_url(),
         claude.base_url()
     );
     let gw = Gateway::start(&yaml);
-    let out = std::process::Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/python/sdk_anthropic.py"
-        ))
-        .env("GATEWAY_URL", &gw.base)
-        .env("GATEWAY_KEY", KEY)
-        .env("MODELS", "qwen,claude")
-        .output()
-        .expect("python3 must be installed (tests/run.sh installs the anthropic package)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "sdk_anthropic.py failed\nstdout:\n{stdout}\nstderr:\n{}\ngateway log:\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        gw.logs()
-    );
+    common::run_sdk_anthropic(&gw, KEY, "qwen,claude", "claude");
     // The vLLM deployment got OpenAI chat requests: system first, tools as functions, the
     // tool result as a tool message.
     let sent = vllm.requests();
-    assert_eq!(sent.len(), 5);
+    assert_eq!(sent.len(), 6);
     assert!(sent[0].path.ends_with("/chat/completions"));
     assert_eq!(
         sent[0].body["messages"][0],
@@ -74,6 +44,40 @@ fn the_anthropic_sdk_works_against_any_deployment() {
     assert_eq!(follow[2]["role"], "tool");
     assert_eq!(follow[2]["content"], "18C and sunny");
     assert_eq!(sent[3].body["stream_options"]["include_usage"], true);
+    let image = &sent[5].body["messages"][1]["content"][1];
+    assert_eq!(image["type"], "image_url", "{image}");
+    assert!(image["image_url"]["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("data:image/png;base64,iVBOR"));
+
+    // The Anthropic deployment got the client's own Messages bodies, not a round trip through
+    // the chat format: cache_control, metadata, thinking and image blocks as sent.
+    let sent = claude.requests();
+    assert_eq!(sent.len(), 6);
+    for r in &sent {
+        assert!(r.path.ends_with("/v1/messages"), "{}", r.path);
+        assert_eq!(r.body["model"], "claude-3-5-sonnet-20241022");
+    }
+    assert_eq!(sent[0].body["system"], "Be brief.");
+    assert_eq!(
+        sent[1].body["tools"][0]["input_schema"]["required"][0],
+        "city"
+    );
+    assert_eq!(
+        sent[2].body["messages"][2]["content"][0]["type"],
+        "tool_result"
+    );
+    assert_eq!(sent[3].body["stream"], true);
+    let native = &sent[5].body;
+    assert_eq!(native["metadata"], json!({"user_id": "u-42"}));
+    assert_eq!(native["system"][0]["cache_control"]["type"], "ephemeral");
+    assert_eq!(
+        native["thinking"],
+        json!({"type": "enabled", "budget_tokens": 1024})
+    );
+    assert_eq!(native["messages"][0]["content"][1]["type"], "image");
+    assert_eq!(native["max_tokens"], 2048);
 }
 
 #[test]
@@ -112,4 +116,76 @@ fn errors_come_back_in_anthropics_shape_and_fallbacks_apply() {
         .as_str()
         .unwrap()
         .contains("max_tokens"));
+}
+
+#[test]
+fn a_native_anthropic_deployment_fails_over_to_a_bridged_one_and_a_cut_stream_ends_in_an_error() {
+    let claude = MockUpstream::start();
+    let vllm = MockUpstream::start();
+    vllm.set_default(Reply::chat("from vllm"));
+    let yaml = format!(
+        "model_list:\n  - model_name: claude\n    litellm_params: {{model: anthropic/claude-3-5-haiku-20241022, api_key: sk-ant-0123456789, api_base: '{}'}}\n  - model_name: qwen\n    litellm_params: {{model: hosted_vllm/Qwen/Qwen3-0.6B, api_base: '{}'}}\nrouter_settings:\n  num_retries: 0\n  fallbacks: [{{claude: [qwen]}}]\n",
+        claude.base_url(),
+        vllm.base_url()
+    );
+    let gw = Gateway::start(&yaml);
+    let ask = json!({"model": "claude", "max_tokens": 16, "metadata": {"user_id": "u-1"},
+        "messages": [{"role": "user", "content": "Hi"}]});
+
+    // Anthropic's own error, in its status and type, when fallbacks are off.
+    claude.set_default(Reply::error(529, "Overloaded"));
+    let mut direct = ask.clone();
+    direct["disable_fallbacks"] = json!(true);
+    let r = gw.post("/v1/messages", &direct);
+    assert_eq!(r.status, 500, "{}", r.text);
+    assert_eq!(r.json()["type"], "error");
+    assert!(r.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Overloaded"));
+    assert_eq!(
+        claude.requests().last().unwrap().body["metadata"]["user_id"],
+        "u-1"
+    );
+    assert!(
+        claude
+            .requests()
+            .last()
+            .unwrap()
+            .body
+            .get("disable_fallbacks")
+            .is_none(),
+        "router fields stay in the gateway"
+    );
+
+    // With fallbacks: the bridged deployment answers, in Anthropic's shape.
+    let r = gw.post("/v1/messages", &ask);
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["content"][0]["text"], "from vllm");
+    assert_eq!(r.json()["type"], "message");
+
+    // A native stream cut after some content: an error event, never a message_stop.
+    claude.set_default(Reply::Stream {
+        chunks: vec!["partial ".into(), "answer ".into(), "never ".into()],
+        delay_ms: 30,
+        cut_after: Some(2),
+    });
+    let mut streamed = direct.clone();
+    streamed["stream"] = json!(true);
+    let r = gw.post_stream("/v1/messages", &streamed, &[]);
+    assert_eq!(r.status, 200);
+    let events: Vec<serde_json::Value> = r
+        .collect_all()
+        .iter()
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types.first(), Some(&"message_start"), "{types:?}");
+    assert_eq!(types.last(), Some(&"error"), "{types:?}");
+    assert!(!types.contains(&"message_stop"), "{types:?}");
+    let text: String = events
+        .iter()
+        .filter_map(|e| e["delta"]["text"].as_str())
+        .collect();
+    assert_eq!(text, "partial answer ");
 }

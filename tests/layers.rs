@@ -36,6 +36,7 @@ const RULES: &[(&str, &[&str])] = &[
             "state",
             "shared_state",
             "listener",
+            "inbound",
         ],
     ),
     (

@@ -330,3 +330,30 @@ fn bedrock_errors_drive_cooldowns_and_fallbacks_and_a_cut_stream_is_an_error() {
     assert_eq!(common::stream_content(&events), "partial answer ", "{all}");
     assert!(all.contains("\"error\""), "{all}");
 }
+
+#[test]
+fn the_anthropic_sdk_reaches_claude_on_bedrock_through_signed_invoke_calls() {
+    let mock = MockUpstream::start();
+    mock.script(common::sdk_anthropic_script());
+    let yaml = format!(
+        "model_list:\n{}",
+        deployment("claude-bedrock", CLAUDE, &mock, &signed(SECRET))
+    );
+    let gw = Gateway::start(&yaml);
+    common::run_sdk_anthropic(&gw, "sk-any", "claude-bedrock", "claude-bedrock");
+    let sent = mock.requests();
+    assert_eq!(sent.len(), 6);
+    let model = "/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0";
+    assert_eq!(sent[0].path, format!("{model}/invoke"));
+    assert_eq!(sent[3].path, format!("{model}/invoke-with-response-stream"));
+    for r in &sent {
+        assert_eq!(r.body["anthropic_version"], "bedrock-2023-05-31");
+        assert!(r.body.get("model").is_none(), "{}", r.body);
+        assert!(r.body.get("stream").is_none(), "{}", r.body);
+        assert!(header(&r.headers, "authorization")
+            .unwrap()
+            .starts_with("AWS4-HMAC-SHA256"));
+    }
+    assert_eq!(sent[5].body["metadata"]["user_id"], "u-42");
+    assert_eq!(sent[5].body["thinking"]["type"], "enabled");
+}

@@ -194,3 +194,29 @@ fn a_key_google_rejects_is_an_authentication_error_and_bad_credentials_fail_at_l
         "{stderr}"
     );
 }
+
+#[test]
+fn the_anthropic_sdk_reaches_claude_on_vertex_natively() {
+    let (mock, creds) = google(Duration::from_secs(3600));
+    mock.script(common::sdk_anthropic_script());
+    let gw = Gateway::start(&config(&mock, &creds));
+    common::run_sdk_anthropic(&gw, "sk-any", "claude-vertex", "claude-vertex");
+    let sent: Vec<_> = mock
+        .requests()
+        .into_iter()
+        .filter(|r| r.path != "/token")
+        .collect();
+    assert_eq!(sent.len(), 6);
+    let base = "/v1/projects/my-project/locations/europe-west4/publishers/anthropic/models/claude-3-5-sonnet-v2@20241022";
+    assert_eq!(sent[0].path, format!("{base}:rawPredict"));
+    assert_eq!(sent[3].path, format!("{base}:streamRawPredict"));
+    for r in &sent {
+        assert_eq!(r.body["anthropic_version"], "vertex-2023-10-16");
+        assert!(r.body.get("model").is_none(), "{}", r.body);
+    }
+    assert_eq!(
+        sent[5].body["system"][0]["cache_control"]["type"],
+        "ephemeral"
+    );
+    assert_eq!(sent[5].body["thinking"]["budget_tokens"], 1024);
+}

@@ -13,8 +13,9 @@ use super::relay::{Relay, StreamEnd};
 use super::Prepared;
 use crate::openai::Usage;
 use crate::providers::classify::{connection_error, timeout_error};
-use crate::providers::contract::{Call, UpstreamFailure};
+use crate::providers::contract::{Call, UpstreamFailure, UpstreamRequest};
 use crate::providers::mock;
+use crate::providers::native::{self, NativeApi};
 use crate::settings::{Deployment, GatewayConfig};
 use crate::state::Worker;
 
@@ -38,6 +39,8 @@ pub enum Answer {
 
 pub struct Answered {
     pub answer: Answer,
+    /// The answer is in the client's own API (`Prepared::native`), not OpenAI's.
+    pub native: bool,
     /// Upstream rate-limit headers, passed on as LiteLLM does.
     pub headers: Vec<(String, String)>,
 }
@@ -120,6 +123,7 @@ pub async fn call(
         let label = answer_model.as_deref().unwrap_or(&d.upstream.model);
         return Ok(Answered {
             answer: mock_answer(p, text, label),
+            native: false,
             headers: Vec::new(),
         });
     }
@@ -148,39 +152,57 @@ pub async fn call(
         seconds,
         deadline,
     };
+    if let Some(native) = &p.native {
+        if let Some(request) = d.provider.native(&call, native) {
+            return exchange.native(request?, native.api, wants_stream).await;
+        }
+    }
     if let Some(parts) = split_inputs(&call, d.provider.inputs_per_request(&call)) {
         return exchange.in_parts(call, &parts).await;
     }
-    let (resp, headers) = exchange.send(&call).await?;
+    let (resp, headers) = exchange.send(d.provider.request(&call)?).await?;
     if wants_stream {
-        let translator = d.provider.stream(&call);
         // Usage the client did not ask for (the gateway asks for it, or the provider always
         // sends it) is counted but not shown.
-        let mut relay = Relay::new(
+        let relay = Relay::new(
             resp,
             budget,
             p.collect_stream,
             !p.include_usage,
-            translator,
+            d.provider.stream(&call),
             d.provider.framing(),
         );
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        relay
-            .first_event(left, timeout_error(&d.upstream, seconds))
-            .await?;
-        return Ok(Answered {
-            answer: Answer::Stream(Box::new(move |end| relay.into_stream(end).boxed_local())),
-            headers,
-        });
+        return exchange.stream(relay, headers, false).await;
     }
-    let (body, usage) = exchange.answer(resp, &call).await?;
+    let body = exchange.read(resp).await?;
+    let (body, usage) = d.provider.answer(&call, &body)?;
     Ok(Answered {
         answer: Answer::Json {
             body: Bytes::from(body),
             usage,
         },
+        native: false,
         headers,
     })
+}
+
+/// A native answer in OpenAI's chat form, for the cache (which keeps chat answers).
+pub fn chat_form(
+    d: &Deployment,
+    p: &Prepared,
+    native: &[u8],
+    answer_model: Option<&str>,
+) -> Option<Vec<u8>> {
+    let call = Call {
+        upstream: &d.upstream,
+        endpoint: p.endpoint,
+        body: &p.body,
+        stream: false,
+        drop_params: true,
+        answer_model,
+        credential: None,
+    };
+    d.provider.answer(&call, native).ok().map(|(body, _)| body)
 }
 
 type UpstreamResponse = awc::ClientResponse<actix_http::BoxedPayloadStream>;
@@ -195,13 +217,12 @@ struct Exchange<'a> {
 }
 
 impl Exchange<'_> {
-    /// Sends the call; a non-2xx answer comes back classified.
+    /// Sends the request; a non-2xx answer comes back classified.
     async fn send(
         &self,
-        call: &Call<'_>,
+        upstream: UpstreamRequest,
     ) -> Result<(UpstreamResponse, Vec<(String, String)>), AttemptError> {
         let d = self.d;
-        let upstream = d.provider.request(call)?;
         let mut req = self
             .worker
             .client
@@ -245,12 +266,58 @@ impl Exchange<'_> {
         Ok((resp, headers))
     }
 
-    /// Reads a 2xx answer and translates it.
-    async fn answer(
+    /// A request in the client's own API, answered or streamed back as it comes.
+    async fn native(
         &self,
-        mut resp: UpstreamResponse,
-        call: &Call<'_>,
-    ) -> Result<(Vec<u8>, Usage), AttemptError> {
+        request: UpstreamRequest,
+        api: NativeApi,
+        stream: bool,
+    ) -> Result<Answered, AttemptError> {
+        let d = self.d;
+        let (resp, headers) = self.send(request).await?;
+        if stream {
+            let relay = Relay::new(
+                resp,
+                self.seconds.duration(),
+                false,
+                false,
+                d.provider.native_stream(api),
+                d.provider.framing(),
+            );
+            return self.stream(relay, headers, true).await;
+        }
+        let body = self.read(resp).await?;
+        let usage = native::answer_usage(api, &body)?;
+        Ok(Answered {
+            answer: Answer::Json { body, usage },
+            native: true,
+            headers,
+        })
+    }
+
+    /// A 2xx stream, answered once its first event is there (until then a failure can still
+    /// be retried or fall back).
+    async fn stream(
+        &self,
+        mut relay: Relay<UpstreamResponse>,
+        headers: Vec<(String, String)>,
+        native: bool,
+    ) -> Result<Answered, AttemptError> {
+        let left = self
+            .deadline
+            .saturating_duration_since(tokio::time::Instant::now());
+        relay
+            .first_event(left, timeout_error(&self.d.upstream, self.seconds))
+            .await?;
+        Ok(Answered {
+            answer: Answer::Stream(Box::new(move |end| relay.into_stream(end).boxed_local())),
+            native,
+            headers,
+        })
+    }
+
+    /// Reads a 2xx answer, within the deadline and the size limit.
+    async fn read(&self, mut resp: UpstreamResponse) -> Result<Bytes, AttemptError> {
         let d = self.d;
         let read = tokio::time::timeout_at(self.deadline, resp.body().limit(MAX_UPSTREAM_BODY));
         let body = match read.await {
@@ -263,7 +330,7 @@ impl Exchange<'_> {
             }
             Ok(Ok(b)) => b,
         };
-        d.provider.answer(call, &body)
+        Ok(body)
     }
 
     /// An embeddings batch larger than the provider takes at once: one request per part, in
@@ -277,9 +344,10 @@ impl Exchange<'_> {
         let mut headers = Vec::new();
         for body in parts {
             let part = Call { body, ..call };
-            let (resp, h) = self.send(&part).await?;
+            let (resp, h) = self.send(self.d.provider.request(&part)?).await?;
             headers = h;
-            answers.push(self.answer(resp, &part).await?);
+            let body = self.read(resp).await?;
+            answers.push(self.d.provider.answer(&part, &body)?);
         }
         let (body, usage) = crate::openai::embeddings::merge(&answers).ok_or_else(|| {
             AttemptError::new(
@@ -293,6 +361,7 @@ impl Exchange<'_> {
                 body: Bytes::from(body),
                 usage,
             },
+            native: false,
             headers,
         })
     }

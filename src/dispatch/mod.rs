@@ -26,6 +26,7 @@ use crate::cache::control::CacheControl;
 use crate::cache::entry::has_output;
 use crate::error::GatewayError;
 use crate::openai::Endpoint;
+use crate::providers::native::NativeBody;
 use crate::state::{AppState, Worker};
 
 use attempt::{Answer, Answered};
@@ -55,7 +56,14 @@ pub struct Prepared {
     pub started: Instant,
     /// Remote images fetched for an inline-only provider (Gemini), once per request.
     pub inlined_images: ImagesOnce,
+    /// The client's body in its own API (Anthropic's Messages), for deployments that speak it;
+    /// `body` is its chat translation, for the others and for the cache.
+    pub native: Option<NativeBody>,
 }
+
+/// Marks a response whose body is already in the client's own API (see `Prepared::native`).
+#[derive(Clone, Copy, Debug)]
+pub struct NativeAnswer;
 
 pub type ImagesOnce = std::cell::OnceCell<Result<Option<Map<String, Value>>, AttemptError>>;
 
@@ -153,7 +161,11 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                 let rewrite = (next.group() == p.group).then(|| p.requested_model.clone());
                 let attempt_started = Instant::now();
                 match attempt::call(&state.config, worker, d, &p, rewrite).await {
-                    Ok(Answered { answer, headers }) => {
+                    Ok(Answered {
+                        answer,
+                        native,
+                        headers,
+                    }) => {
                         log.deployment = d.id.clone();
                         log.status = 200;
                         log.outcome = "ok";
@@ -185,6 +197,9 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                         for (k, v) in headers {
                             resp.insert_header((k, v));
                         }
+                        if native {
+                            resp.extensions_mut().insert(NativeAnswer);
+                        }
                         return match answer {
                             Answer::Json { mut body, usage } => {
                                 if let Some(hits) = &item_hits {
@@ -203,7 +218,14 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                                         }
                                     }
                                 } else if let Some((pl, cache)) = store_plan(next.group()) {
-                                    if has_output(p.endpoint, &body) {
+                                    if native {
+                                        let model = (next.group() == p.group)
+                                            .then_some(p.requested_model.as_str());
+                                        if let Some(chat) = attempt::chat_form(d, &p, &body, model)
+                                        {
+                                            cache.store(pl.key.clone(), &chat, pl.ttl);
+                                        }
+                                    } else if has_output(p.endpoint, &body) {
                                         cache.store(pl.key.clone(), &body, pl.ttl);
                                     }
                                 }

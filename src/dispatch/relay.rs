@@ -22,7 +22,6 @@ use super::log::RequestLog;
 use crate::cache::entry::StreamCollector;
 use crate::cache::WorkerCache;
 use crate::openai::chunk::done_event;
-use crate::openai::error_body::ErrorBody;
 use crate::openai::Usage;
 use crate::providers::contract::{StreamItem, StreamTranslator};
 use crate::providers::framing::{FrameDecoder, Framing};
@@ -77,10 +76,6 @@ pub struct Relay<S> {
 }
 
 type UpstreamItem = Result<Bytes, awc::error::PayloadError>;
-
-pub fn error_event(class: ErrorClass, message: &str) -> Bytes {
-    ErrorBody::new(message, class.error_type(), None, class.client_status()).sse_event()
-}
 
 impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
     pub fn new(
@@ -196,6 +191,9 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
                     self.saw_done = true;
                     self.queue.push_back(done_event());
                 }
+                StreamItem::Raw(bytes) => self.queue.push_back(bytes),
+                StreamItem::Usage(u) => self.usage = Some(u),
+                StreamItem::Finished => self.saw_done = true,
             }
         }
         Ok(())
@@ -331,7 +329,7 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
     /// not blamed.
     fn cut_for_shutdown(&mut self) {
         self.finished = true;
-        self.queue.push_back(error_event(
+        self.queue.push_back(self.translator.error_event(
             ErrorClass::ServiceUnavailable,
             "ServiceUnavailableError: the gateway is shutting down and its grace period is over; \
              the answer was cut here",
@@ -343,7 +341,8 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
 
     fn fail(&mut self, class: ErrorClass, message: &str) {
         self.finished = true;
-        self.queue.push_back(error_event(class, message));
+        self.queue
+            .push_back(self.translator.error_event(class, message));
         if let Some(mut end) = self.end.take() {
             end.reporter.do_send(RecordFailure {
                 facts: FailureFacts {

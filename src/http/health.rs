@@ -123,6 +123,7 @@ pub async fn probe_all(
             call_id: id.clone(),
             started: Instant::now(),
             inlined_images: Default::default(),
+            native: None,
         };
         let worker = worker.clone();
         let state = state.clone();

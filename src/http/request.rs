@@ -268,6 +268,12 @@ fn validate(endpoint: Endpoint, body: &Map<String, Value>) -> Result<(), Gateway
 }
 
 /// Validates the body and resolves everything the router needs.
+/// Removes the fields only the router reads (retries, fallbacks, cache controls, mocks), except
+/// those in `keep` (Anthropic's `metadata` is the upstream's own).
+pub fn strip_router_fields(body: &mut Map<String, Value>, keep: &[&str]) {
+    body.retain(|k, _| keep.contains(&k.as_str()) || !ROUTER_ONLY_FIELDS.contains(&k.as_str()));
+}
+
 pub fn prepare(
     cfg: &GatewayConfig,
     req: &HttpRequest,
@@ -364,5 +370,6 @@ pub fn prepare(
         call_id,
         started,
         inlined_images: Default::default(),
+        native: None,
     })
 }

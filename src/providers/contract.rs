@@ -3,12 +3,15 @@
 //! and nothing else; it never asks which provider it is talking to.
 
 use awc::http::header::HeaderMap;
+use bytes::Bytes;
 use futures_util::future::LocalBoxFuture;
 use serde_json::{Map, Value};
 use switchyard_actors::plan::AttemptError;
 use switchyard_actors::seconds::Seconds;
+use switchyard_actors::ErrorClass;
 
 use super::framing::Framing;
+use super::native::{NativeApi, NativeBody};
 use super::sse::SseEvent;
 use crate::openai::{Endpoint, Usage};
 use crate::providers::upstream::Upstream;
@@ -75,6 +78,22 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
 
     fn request(&self, call: &Call<'_>) -> Result<UpstreamRequest, AttemptError>;
 
+    /// The client's body in another inbound API, sent as it is when this deployment speaks
+    /// that API itself (Anthropic's Messages to Anthropic's models); `None`: it goes through
+    /// the chat core instead.
+    fn native(
+        &self,
+        _call: &Call<'_>,
+        _native: &NativeBody,
+    ) -> Option<Result<UpstreamRequest, AttemptError>> {
+        None
+    }
+
+    /// The relay for a stream `native` asked for.
+    fn native_stream(&self, api: NativeApi) -> Box<dyn StreamTranslator> {
+        super::native::relay(api)
+    }
+
     /// A 2xx answer as an OpenAI answer, and its usage.
     fn answer(&self, call: &Call<'_>, body: &[u8]) -> Result<(Vec<u8>, Usage), AttemptError>;
 
@@ -107,6 +126,12 @@ pub enum StreamItem {
     /// A line passed on as it came (an OpenAI-compatible server's non-JSON data line).
     Verbatim(String),
     Done,
+    /// An event of a native stream, sent as it is.
+    Raw(Bytes),
+    /// The usage a native stream reported (counted, not sent).
+    Usage(Usage),
+    /// A native stream is complete (nothing more is sent).
+    Finished,
 }
 
 impl StreamItem {
@@ -124,4 +149,16 @@ pub trait StreamTranslator {
     /// The upstream closed the stream: `Ok` (after pushing whatever closes it, `[DONE]` at
     /// least) when the answer was complete, the error to send when it was cut short.
     fn end(&mut self, out: &mut Vec<StreamItem>) -> Result<(), AttemptError>;
+
+    /// How a failure mid-stream reaches the client: an OpenAI error chunk, unless the stream
+    /// is in another API's format.
+    fn error_event(&self, class: ErrorClass, message: &str) -> Bytes {
+        crate::openai::error_body::ErrorBody::new(
+            message,
+            class.error_type(),
+            None,
+            class.client_status(),
+        )
+        .sse_event()
+    }
 }

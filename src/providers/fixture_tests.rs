@@ -220,7 +220,7 @@ fn check_stream(f: &Value) -> Result<(), String> {
         .into_iter()
         .filter_map(|i| match i {
             StreamItem::Chunk { chunk, .. } => Some(chunk),
-            StreamItem::Verbatim(_) | StreamItem::Done => None,
+            _ => None,
         })
         .collect();
     subset(&f["expect_chunks"], &Value::Array(chunks.clone()), "")?;

@@ -13,6 +13,7 @@ pub mod gemini;
 pub mod http_date;
 mod kind;
 pub mod mock;
+pub mod native;
 pub mod ollama;
 pub mod openai;
 pub mod params;

@@ -199,7 +199,8 @@ fn dialect(path: &str) -> Option<Dialect> {
     } else if path.starts_with("/model/")
         && (path.ends_with("/converse")
             || path.ends_with("/converse-stream")
-            || path.ends_with("/invoke"))
+            || path.ends_with("/invoke")
+            || path.ends_with("/invoke-with-response-stream"))
     {
         Some(Dialect::Bedrock)
     } else if path.ends_with("/api/chat") || path.ends_with("/api/embed") {
@@ -362,7 +363,12 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) ->
     let stream_default = matches!(dialect, Dialect::Ollama { .. });
     let wants_stream = parsed["stream"].as_bool().unwrap_or(stream_default)
         || path.contains(":streamGenerateContent")
-        || path.ends_with("/converse-stream");
+        || path.ends_with("/converse-stream")
+        || path.ends_with("/invoke-with-response-stream");
+    // InvokeModel on an Anthropic model: the Messages API's bodies, streamed in event-stream
+    // frames.
+    let invoke_claude =
+        dialect == Dialect::Bedrock && path.contains("/invoke") && path.contains("anthropic.");
     let include_usage = parsed["stream_options"]["include_usage"]
         .as_bool()
         .unwrap_or(false);
@@ -410,6 +416,14 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) ->
             return stream_events(events, delay_ms, None);
         }
     };
+    if invoke_claude {
+        if !wants_stream {
+            return HttpResponse::Ok().json(super::wire_anthropic::answer(&content, &model));
+        }
+        let events =
+            super::wire_bedrock::invoke_stream(super::wire_anthropic::stream(&content, &model));
+        return stream_events(events, delay_ms, cut_after);
+    }
     if !wants_stream {
         return HttpResponse::Ok().json(match dialect {
             Dialect::OpenAi => super::wire_openai::answer(&content, &model),

@@ -103,3 +103,45 @@ pub fn run_sdk_providers(gw: &gateway::Gateway, models: &str, tool_models: Optio
     );
     stdout
 }
+
+/// What a mock answers to `tests/python/sdk_anthropic.py` for one model: text, a tool call,
+/// the answer after the tool result, a streamed text, a streamed tool call, an image question.
+pub fn sdk_anthropic_script() -> Vec<mock::Reply> {
+    let call = || mock::Reply::ToolCall {
+        name: "get_weather".into(),
+        arguments: "{\"city\": \"Paris\"}".into(),
+    };
+    vec![
+        mock::Reply::chat("hello there"),
+        call(),
+        mock::Reply::chat("It is 18C and sunny."),
+        mock::Reply::chat("hello streamed"),
+        call(),
+        mock::Reply::chat("a red square"),
+    ]
+}
+
+/// Runs `tests/python/sdk_anthropic.py` (the official Anthropic SDK: text, tool use round
+/// trip, stream helpers, an image) for each model; `native` are the models sent Anthropic-only
+/// fields (`thinking`). Fails the test with the SDK's output and the gateway's log.
+pub fn run_sdk_anthropic(gw: &gateway::Gateway, key: &str, models: &str, native: &str) -> String {
+    let out = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/python/sdk_anthropic.py"
+        ))
+        .env("GATEWAY_URL", &gw.base)
+        .env("GATEWAY_KEY", key)
+        .env("MODELS", models)
+        .env("NATIVE", native)
+        .output()
+        .expect("python3 must be installed (tests/run.sh installs the anthropic package)");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "sdk_anthropic.py failed\nstdout:\n{stdout}\nstderr:\n{}\ngateway log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        gw.logs()
+    );
+    stdout
+}

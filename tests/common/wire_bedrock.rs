@@ -186,6 +186,36 @@ fn event(kind: &str, payload: Value, content: bool) -> Event {
     }
 }
 
+/// Messages API events (Anthropic's SSE) as InvokeModelWithResponseStream sends them: each
+/// event's JSON base64-encoded in a `chunk` frame's `{"bytes": ...}`.
+pub fn invoke_stream(sse: Vec<Event>) -> Vec<Event> {
+    use base64::Engine;
+    sse.into_iter()
+        .map(|e| {
+            let text = String::from_utf8(e.bytes.to_vec()).unwrap();
+            let data = text
+                .lines()
+                .find_map(|l| l.strip_prefix("data: "))
+                .unwrap()
+                .to_string();
+            let b64 = base64::engine::general_purpose::STANDARD.encode(data);
+            Event {
+                bytes: frame(
+                    &[
+                        (":event-type", "chunk"),
+                        (":content-type", "application/json"),
+                        (":message-type", "event"),
+                    ],
+                    json!({"bytes": b64, "p": "abcdefghij"})
+                        .to_string()
+                        .as_bytes(),
+                ),
+                content: e.content,
+            }
+        })
+        .collect()
+}
+
 pub fn exception_frame(kind: &str, message: &str) -> Bytes {
     frame(
         &[

@@ -8,6 +8,9 @@ import sys
 
 import anthropic
 
+# A 1x1 red PNG.
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"
+
 TOOLS = [{"name": "get_weather", "description": "Current weather for a city",
           "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}]
 
@@ -48,6 +51,18 @@ def exchange(client, model):
         done = s.get_final_message()
     call = next(b for b in done.content if b.type == "tool_use")
     check(done.stop_reason == "tool_use" and call.input == {"city": "Paris"}, f"{model}: streamed tool_use {call.input}")
+
+    # An image, a cached system block and metadata: kept as they are for an Anthropic
+    # deployment, translated for the others (the test checks what each upstream received).
+    extra = {"thinking": {"type": "enabled", "budget_tokens": 1024}} if model in os.environ.get("NATIVE", "").split(",") else {}
+    msg = client.messages.create(
+        model=model, max_tokens=2048, metadata={"user_id": "u-42"},
+        system=[{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}],
+        messages=[{"role": "user", "content": [
+            {"type": "text", "text": "What is in this picture?"},
+            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}]}],
+        **extra)
+    check(msg.content[0].type == "text" and msg.content[0].text, f"{model}: an answer about an image")
 
 
 def main():

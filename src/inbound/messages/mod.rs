@@ -18,10 +18,12 @@ use futures_util::StreamExt;
 use serde_json::Value;
 
 use crate::dispatch;
+use crate::dispatch::NativeAnswer;
 use crate::error::GatewayError;
 use crate::http::body::read_body;
-use crate::http::request::{authorize, call_id, parse_object, prepare};
+use crate::http::request::{authorize, call_id, parse_object, prepare, strip_router_fields};
 use crate::openai::Endpoint;
+use crate::providers::native::{NativeApi, NativeBody};
 use crate::state::{AppState, Worker};
 
 pub async fn messages(
@@ -35,10 +37,10 @@ pub async fn messages(
     let prepared = async {
         authorize(&req, &state.config)?;
         let (body, permit) = read_body(&req, payload, &state.config, &state.body_budget).await?;
-        let anthropic = parse_object(&body)?;
+        let mut anthropic = parse_object(&body)?;
         drop(body);
         let chat = request::to_chat(&anthropic)?;
-        let p = prepare(
+        let mut p = prepare(
             &state.config,
             &req,
             Endpoint::Chat,
@@ -46,6 +48,11 @@ pub async fn messages(
             id.clone(),
             started,
         )?;
+        strip_router_fields(&mut anthropic, &["metadata"]);
+        p.native = Some(NativeBody {
+            api: NativeApi::Messages,
+            body: anthropic,
+        });
         Ok::<_, GatewayError>((p, permit))
     }
     .await;
@@ -96,6 +103,7 @@ async fn render(resp: HttpResponse) -> HttpResponse {
         .find(|(k, _)| k == "x-litellm-call-id")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
+    let native = resp.extensions().get::<NativeAnswer>().is_some();
     let streaming = resp
         .headers()
         .get("content-type")
@@ -126,7 +134,13 @@ async fn render(resp: HttpResponse) -> HttpResponse {
         b.insert_header(("content-type", "text/event-stream; charset=utf-8"))
             .insert_header(("cache-control", "no-cache"))
             .insert_header(("x-accel-buffering", "no"));
+        if native {
+            return b.body(body);
+        }
         return b.streaming(translated(body));
+    }
+    if native {
+        return b.content_type("application/json").body(body);
     }
     let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
     match response::from_chat(&bytes) {

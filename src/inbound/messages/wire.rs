@@ -1,6 +1,8 @@
 //! Anthropic Messages API shapes the gateway writes: the message, its stream events, errors.
 
 use serde::Serialize;
+
+pub use crate::providers::anthropic::error_body::{error_type, ErrorBody};
 use serde_json::Value;
 
 #[derive(Serialize, Debug)]
@@ -67,52 +69,6 @@ pub fn stop_reason(finish: &str) -> &'static str {
 /// `msg_...` from a `chatcmpl-...` id.
 pub fn message_id(chat_id: &str) -> String {
     format!("msg_{}", chat_id.trim_start_matches("chatcmpl-"))
-}
-
-#[derive(Serialize)]
-pub struct ErrorBody<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    error: ErrorDetail<'a>,
-}
-
-#[derive(Serialize)]
-struct ErrorDetail<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    message: &'a str,
-}
-
-/// Anthropic's error type for an HTTP status.
-pub fn error_type(status: u16) -> &'static str {
-    match status {
-        400 | 422 => "invalid_request_error",
-        401 => "authentication_error",
-        402 => "billing_error",
-        403 => "permission_error",
-        404 => "not_found_error",
-        408 | 504 => "timeout_error",
-        413 => "request_too_large",
-        429 => "rate_limit_error",
-        503 | 529 => "overloaded_error",
-        _ => "api_error",
-    }
-}
-
-impl<'a> ErrorBody<'a> {
-    pub fn new(status: u16, message: &'a str) -> Self {
-        Self {
-            kind: "error",
-            error: ErrorDetail {
-                kind: error_type(status),
-                message,
-            },
-        }
-    }
-
-    pub fn to_vec(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
-    }
 }
 
 /// One named SSE event.

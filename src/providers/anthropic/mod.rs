@@ -1,6 +1,7 @@
 //! Anthropic's Messages API behind the OpenAI chat API.
 
 mod endpoint;
+pub mod error_body;
 mod errors;
 mod request;
 mod response;
@@ -10,13 +11,14 @@ use switchyard_actors::plan::AttemptError;
 
 #[cfg(test)]
 pub use endpoint::API_VERSION;
-pub use errors::classify;
+pub use errors::{classify, stream_error};
 pub use request::{json_mode, request_body};
 pub use response::answer;
 pub use stream::AnthropicStream;
 
 use super::classify::no_such_api;
 use super::contract::{Call, Provider, StreamTranslator, UpstreamFailure, UpstreamRequest};
+use super::native::{messages, NativeApi, NativeBody};
 use super::ProviderKind;
 use crate::openai::{Endpoint, Usage};
 use crate::providers::upstream::Upstream;
@@ -36,6 +38,22 @@ impl Provider for Anthropic {
             headers: endpoint::headers(d),
             body: serde_json::to_vec(&body).unwrap_or_default(),
         })
+    }
+
+    fn native(
+        &self,
+        call: &Call<'_>,
+        native: &NativeBody,
+    ) -> Option<Result<UpstreamRequest, AttemptError>> {
+        if native.api != NativeApi::Messages {
+            return None;
+        }
+        let d = call.upstream;
+        Some(Ok(UpstreamRequest {
+            url: endpoint::url(d),
+            headers: endpoint::headers(d),
+            body: messages::body_for(&native.body, Some(&d.model), None, call.stream),
+        }))
     }
 
     fn answer(&self, call: &Call<'_>, body: &[u8]) -> Result<(Vec<u8>, Usage), AttemptError> {

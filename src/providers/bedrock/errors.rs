@@ -87,7 +87,19 @@ pub fn classify(d: &Upstream, f: &UpstreamFailure<'_>) -> AttemptError {
 }
 
 /// An exception frame inside a 200 stream (`exception:throttlingException`).
-pub fn stream_error(exception: &str, payload: &str) -> AttemptError {
+/// An exception or error frame of an event stream (named `exception:<type>` or
+/// `error:<code>` by the decoder) as the stream's failure.
+pub fn frame_error(name: &str, payload: &str) -> Result<(), AttemptError> {
+    match name
+        .strip_prefix("exception:")
+        .or_else(|| name.strip_prefix("error:"))
+    {
+        Some(kind) => Err(stream_error(kind, payload)),
+        None => Ok(()),
+    }
+}
+
+fn stream_error(exception: &str, payload: &str) -> AttemptError {
     let message = serde_json::from_str::<Value>(payload)
         .ok()
         .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))

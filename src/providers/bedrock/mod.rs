@@ -7,6 +7,7 @@ pub mod config;
 mod embeddings;
 mod errors;
 pub mod eventstream;
+mod native;
 mod request;
 mod response;
 pub mod sigv4;
@@ -18,6 +19,7 @@ use switchyard_actors::ErrorClass;
 use super::classify::no_such_api;
 use super::contract::{Call, Provider, StreamTranslator, UpstreamFailure, UpstreamRequest};
 use super::framing::Framing;
+use super::native::{messages, NativeApi, NativeBody};
 use super::params::check_params;
 use super::upstream::Upstream;
 use super::ProviderKind;
@@ -26,6 +28,8 @@ use crate::openai::{Endpoint, Usage};
 use config::BedrockConfig;
 
 const KIND: ProviderKind = ProviderKind::Bedrock;
+/// The Messages API version Anthropic models on Bedrock take (in the body).
+const ANTHROPIC_VERSION: &str = "bedrock-2023-05-31";
 
 #[derive(Debug)]
 pub struct Bedrock {
@@ -35,6 +39,50 @@ pub struct Bedrock {
 impl Bedrock {
     pub fn new(config: BedrockConfig) -> Self {
         Self { config }
+    }
+
+    /// A POST to `/model/{id}/{action}`, signed (SigV4) or with the Bedrock API key.
+    fn signed(
+        &self,
+        d: &Upstream,
+        action: &str,
+        body: Vec<u8>,
+    ) -> Result<UpstreamRequest, AttemptError> {
+        let model = config::model_id(&d.model);
+        let endpoint = d
+            .api_base
+            .clone()
+            .unwrap_or_else(|| config::default_endpoint(&self.config.region));
+        let (base, host) = split_endpoint(&endpoint);
+        let path = format!("/model/{}/{action}", sigv4::uri_encode(model));
+        let mut headers = vec![("accept".to_string(), "application/json".to_string())];
+        match (&d.api_key, &self.config.credentials) {
+            (Some(key), _) => headers.push(("authorization".into(), format!("Bearer {}", key.expose()))),
+            (None, Some(creds)) => headers.extend(sigv4::sign(
+                &sigv4::Signable {
+                    host,
+                    path: &path,
+                    body: &body,
+                    region: &self.config.region,
+                    service: "bedrock",
+                    unix_time: unix_now(),
+                },
+                creds,
+            )),
+            (None, None) => {
+                return Err(AttemptError::new(
+                    ErrorClass::Authentication,
+                    401,
+                    "AuthenticationError: BedrockException - no AWS credentials: set aws_access_key_id and aws_secret_access_key (litellm_params or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), or a Bedrock API key (api_key or AWS_BEARER_TOKEN_BEDROCK)",
+                ))
+            }
+        }
+        headers.extend(d.extra_headers.iter().cloned());
+        Ok(UpstreamRequest {
+            url: format!("{base}{path}"),
+            headers,
+            body,
+        })
     }
 }
 
@@ -86,41 +134,30 @@ impl Provider for Bedrock {
             Endpoint::Embeddings => ("invoke", embeddings::request(model, call.body)?),
             Endpoint::Completions => return Err(no_such_api(KIND, call.endpoint)),
         };
-        let body = serde_json::to_vec(&body).unwrap_or_default();
-        let endpoint = d
-            .api_base
-            .clone()
-            .unwrap_or_else(|| config::default_endpoint(&self.config.region));
-        let (base, host) = split_endpoint(&endpoint);
-        let path = format!("/model/{}/{action}", sigv4::uri_encode(model));
-        let mut headers = vec![("accept".to_string(), "application/json".to_string())];
-        match (&d.api_key, &self.config.credentials) {
-            (Some(key), _) => headers.push(("authorization".into(), format!("Bearer {}", key.expose()))),
-            (None, Some(creds)) => headers.extend(sigv4::sign(
-                &sigv4::Signable {
-                    host,
-                    path: &path,
-                    body: &body,
-                    region: &self.config.region,
-                    service: "bedrock",
-                    unix_time: unix_now(),
-                },
-                creds,
-            )),
-            (None, None) => {
-                return Err(AttemptError::new(
-                    ErrorClass::Authentication,
-                    401,
-                    "AuthenticationError: BedrockException - no AWS credentials: set aws_access_key_id and aws_secret_access_key (litellm_params or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), or a Bedrock API key (api_key or AWS_BEARER_TOKEN_BEDROCK)",
-                ))
-            }
+        self.signed(d, action, serde_json::to_vec(&body).unwrap_or_default())
+    }
+
+    fn native(
+        &self,
+        call: &Call<'_>,
+        native: &NativeBody,
+    ) -> Option<Result<UpstreamRequest, AttemptError>> {
+        let d = call.upstream;
+        if native.api != NativeApi::Messages || !config::model_id(&d.model).contains("anthropic.") {
+            return None;
         }
-        headers.extend(d.extra_headers.iter().cloned());
-        Ok(UpstreamRequest {
-            url: format!("{base}{path}"),
-            headers,
-            body,
-        })
+        let action = if call.stream {
+            "invoke-with-response-stream"
+        } else {
+            "invoke"
+        };
+        // InvokeModel takes no `stream` field: the action says it.
+        let body = messages::body_for(&native.body, None, Some(ANTHROPIC_VERSION), false);
+        Some(self.signed(d, action, body))
+    }
+
+    fn native_stream(&self, _api: NativeApi) -> Box<dyn StreamTranslator> {
+        Box::new(native::InvokeStream::default())
     }
 
     fn answer(&self, call: &Call<'_>, body: &[u8]) -> Result<(Vec<u8>, Usage), AttemptError> {

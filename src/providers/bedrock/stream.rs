@@ -5,7 +5,7 @@
 use serde_json::Value;
 use switchyard_actors::plan::AttemptError;
 
-use super::errors::stream_error;
+use super::errors::frame_error;
 use super::request::JSON_TOOL;
 use super::response::{finish_reason, usage};
 use crate::openai::chunk::{ChunkHead, ChunkUsage, Delta, ToolCallDelta};
@@ -111,12 +111,7 @@ impl BedrockStream {
 impl StreamTranslator for BedrockStream {
     fn event(&mut self, ev: SseEvent, out: &mut Vec<StreamItem>) -> Result<(), AttemptError> {
         let name = ev.event.as_deref().unwrap_or("");
-        if let Some(exception) = name.strip_prefix("exception:") {
-            return Err(stream_error(exception, &ev.data));
-        }
-        if let Some(code) = name.strip_prefix("error:") {
-            return Err(stream_error(code, &ev.data));
-        }
+        frame_error(name, &ev.data)?;
         if name == "corrupt" {
             return Err(malformed(
                 KIND,

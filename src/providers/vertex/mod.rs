@@ -13,6 +13,7 @@ use switchyard_actors::plan::AttemptError;
 
 use super::classify::{malformed, no_such_api};
 use super::contract::{Call, Provider, StreamTranslator, UpstreamFailure, UpstreamRequest};
+use super::native::{messages, NativeApi, NativeBody};
 use super::upstream::Upstream;
 use super::{anthropic, gemini, ProviderKind};
 use crate::openai::embeddings;
@@ -55,6 +56,17 @@ impl Vertex {
             self.config.location,
             d.model
         )
+    }
+}
+
+impl Vertex {
+    fn headers(&self, call: &Call<'_>) -> Vec<(String, String)> {
+        let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
+        if let Some(token) = call.credential {
+            headers.push(("authorization".into(), format!("Bearer {token}")));
+        }
+        headers.extend(call.upstream.extra_headers.iter().cloned());
+        headers
     }
 }
 
@@ -108,16 +120,32 @@ impl Provider for Vertex {
             ),
             Endpoint::Completions => return Err(no_such_api(KIND, call.endpoint)),
         };
-        let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
-        if let Some(token) = call.credential {
-            headers.push(("authorization".into(), format!("Bearer {token}")));
-        }
-        headers.extend(d.extra_headers.iter().cloned());
         Ok(UpstreamRequest {
             url,
-            headers,
+            headers: self.headers(call),
             body: serde_json::to_vec(&body).unwrap_or_default(),
         })
+    }
+
+    fn native(
+        &self,
+        call: &Call<'_>,
+        native: &NativeBody,
+    ) -> Option<Result<UpstreamRequest, AttemptError>> {
+        let d = call.upstream;
+        if native.api != NativeApi::Messages || !is_claude(d) {
+            return None;
+        }
+        let method = if call.stream {
+            "streamRawPredict"
+        } else {
+            "rawPredict"
+        };
+        Some(Ok(UpstreamRequest {
+            url: self.url(d, "anthropic", method),
+            headers: self.headers(call),
+            body: messages::body_for(&native.body, None, Some(ANTHROPIC_VERSION), call.stream),
+        }))
     }
 
     fn answer(&self, call: &Call<'_>, body: &[u8]) -> Result<(Vec<u8>, Usage), AttemptError> {
