@@ -25,7 +25,16 @@ fn the_anthropic_sdk_works_against_any_deployment() {
         claude.base_url()
     );
     let gw = Gateway::start(&yaml);
-    common::run_sdk_anthropic(&gw, KEY, "qwen,claude", "claude");
+    let out = common::run_sdk_anthropic(&gw, KEY, "qwen,claude", "claude");
+    // count_tokens: the Anthropic deployment's own counter; a cl100k_base count for vLLM.
+    assert!(out.contains("count_tokens claude 4242"), "{out}");
+    let qwen: u64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("count_tokens qwen "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((20..200).contains(&qwen), "{qwen}");
     // The vLLM deployment got OpenAI chat requests: system first, tools as functions, the
     // tool result as a tool message.
     let sent = vllm.requests();
@@ -53,8 +62,18 @@ fn the_anthropic_sdk_works_against_any_deployment() {
 
     // The Anthropic deployment got the client's own Messages bodies, not a round trip through
     // the chat format: cache_control, metadata, thinking and image blocks as sent.
-    let sent = claude.requests();
-    assert_eq!(sent.len(), 6);
+    let mut sent = claude.requests();
+    assert_eq!(sent.len(), 7);
+    let counted = sent.pop().unwrap();
+    assert!(
+        counted.path.ends_with("/v1/messages/count_tokens"),
+        "{}",
+        counted.path
+    );
+    assert_eq!(counted.body["model"], "claude-3-5-sonnet-20241022");
+    assert_eq!(counted.body["system"], "Be brief.");
+    assert!(counted.body.get("max_tokens").is_none());
+    assert_eq!(counted.body["tools"][0]["name"], "get_weather");
     for r in &sent {
         assert!(r.path.ends_with("/v1/messages"), "{}", r.path);
         assert_eq!(r.body["model"], "claude-3-5-sonnet-20241022");
@@ -137,8 +156,9 @@ fn a_native_anthropic_deployment_fails_over_to_a_bridged_one_and_a_cut_stream_en
     let mut direct = ask.clone();
     direct["disable_fallbacks"] = json!(true);
     let r = gw.post("/v1/messages", &direct);
-    assert_eq!(r.status, 500, "{}", r.text);
+    assert_eq!(r.status, 529, "{}", r.text);
     assert_eq!(r.json()["type"], "error");
+    assert_eq!(r.json()["error"]["type"], "overloaded_error");
     assert!(r.json()["error"]["message"]
         .as_str()
         .unwrap()

@@ -340,9 +340,21 @@ fn the_anthropic_sdk_reaches_claude_on_bedrock_through_signed_invoke_calls() {
         deployment("claude-bedrock", CLAUDE, &mock, &signed(SECRET))
     );
     let gw = Gateway::start(&yaml);
-    common::run_sdk_anthropic(&gw, "sk-any", "claude-bedrock", "claude-bedrock");
-    let sent = mock.requests();
-    assert_eq!(sent.len(), 6);
+    let out = common::run_sdk_anthropic(&gw, "sk-any", "claude-bedrock", "claude-bedrock");
+    assert!(out.contains("count_tokens claude-bedrock 4343"), "{out}");
+    let mut sent = mock.requests();
+    assert_eq!(sent.len(), 7);
+    let counted = sent.pop().unwrap();
+    assert!(counted.path.ends_with("/count-tokens"), "{}", counted.path);
+    let invoked: Value = serde_json::from_str(
+        counted.body["input"]["invokeModel"]["body"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(invoked["anthropic_version"], "bedrock-2023-05-31");
+    assert_eq!(invoked["messages"][0]["role"], "user");
+    assert_eq!(invoked["max_tokens"], 1);
     let model = "/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0";
     assert_eq!(sent[0].path, format!("{model}/invoke"));
     assert_eq!(sent[3].path, format!("{model}/invoke-with-response-stream"));

@@ -200,13 +200,20 @@ fn the_anthropic_sdk_reaches_claude_on_vertex_natively() {
     let (mock, creds) = google(Duration::from_secs(3600));
     mock.script(common::sdk_anthropic_script());
     let gw = Gateway::start(&config(&mock, &creds));
-    common::run_sdk_anthropic(&gw, "sk-any", "claude-vertex", "claude-vertex");
-    let sent: Vec<_> = mock
+    let out = common::run_sdk_anthropic(&gw, "sk-any", "claude-vertex", "claude-vertex");
+    assert!(out.contains("count_tokens claude-vertex 4242"), "{out}");
+    let mut sent: Vec<_> = mock
         .requests()
         .into_iter()
         .filter(|r| r.path != "/token")
         .collect();
-    assert_eq!(sent.len(), 6);
+    assert_eq!(sent.len(), 7);
+    let counted = sent.pop().unwrap();
+    assert_eq!(
+        counted.path,
+        "/v1/projects/my-project/locations/europe-west4/publishers/anthropic/models/count-tokens:rawPredict"
+    );
+    assert_eq!(counted.body["model"], "claude-3-5-sonnet-v2@20241022");
     let base = "/v1/projects/my-project/locations/europe-west4/publishers/anthropic/models/claude-3-5-sonnet-v2@20241022";
     assert_eq!(sent[0].path, format!("{base}:rawPredict"));
     assert_eq!(sent[3].path, format!("{base}:streamRawPredict"));

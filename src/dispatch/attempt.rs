@@ -15,7 +15,7 @@ use crate::openai::Usage;
 use crate::providers::classify::{connection_error, timeout_error};
 use crate::providers::contract::{Call, UpstreamFailure, UpstreamRequest};
 use crate::providers::mock;
-use crate::providers::native::{self, NativeApi};
+use crate::providers::native::{self, NativeApi, NativeBody};
 use crate::settings::{Deployment, GatewayConfig};
 use crate::state::Worker;
 
@@ -160,7 +160,7 @@ pub async fn call(
     if let Some(parts) = split_inputs(&call, d.provider.inputs_per_request(&call)) {
         return exchange.in_parts(call, &parts).await;
     }
-    let (resp, headers) = exchange.send(d.provider.request(&call)?).await?;
+    let (resp, headers) = exchange.send(d.provider.request(&call)?, false).await?;
     if wants_stream {
         // Usage the client did not ask for (the gateway asks for it, or the provider always
         // sends it) is counted but not shown.
@@ -217,10 +217,12 @@ struct Exchange<'a> {
 }
 
 impl Exchange<'_> {
-    /// Sends the request; a non-2xx answer comes back classified.
+    /// Sends the request; a non-2xx answer comes back classified, with the upstream's own
+    /// status when `keep_status`.
     async fn send(
         &self,
         upstream: UpstreamRequest,
+        keep_status: bool,
     ) -> Result<(UpstreamResponse, Vec<(String, String)>), AttemptError> {
         let d = self.d;
         let mut req = self
@@ -253,7 +255,7 @@ impl Exchange<'_> {
                 .ok()
                 .and_then(Result::ok)
                 .unwrap_or_default();
-            return Err(d.provider.classify(
+            let mut err = d.provider.classify(
                 &d.upstream,
                 &UpstreamFailure {
                     status,
@@ -261,7 +263,11 @@ impl Exchange<'_> {
                     body: &body,
                     max_retry_after: self.cfg.limits.max_retry_after,
                 },
-            ));
+            );
+            if keep_status {
+                err.status = status;
+            }
+            return Err(err);
         }
         Ok((resp, headers))
     }
@@ -274,7 +280,9 @@ impl Exchange<'_> {
         stream: bool,
     ) -> Result<Answered, AttemptError> {
         let d = self.d;
-        let (resp, headers) = self.send(request).await?;
+        // The client speaks the upstream's API: it sees the upstream's own status (Anthropic's
+        // 529 stays 529, where LiteLLM turns it into a 500).
+        let (resp, headers) = self.send(request, true).await?;
         if stream {
             let relay = Relay::new(
                 resp,
@@ -344,7 +352,7 @@ impl Exchange<'_> {
         let mut headers = Vec::new();
         for body in parts {
             let part = Call { body, ..call };
-            let (resp, h) = self.send(self.d.provider.request(&part)?).await?;
+            let (resp, h) = self.send(self.d.provider.request(&part)?, false).await?;
             headers = h;
             let body = self.read(resp).await?;
             answers.push(self.d.provider.answer(&part, &body)?);
@@ -385,4 +393,49 @@ fn split_inputs(call: &Call<'_>, limit: Option<usize>) -> Option<Vec<Map<String,
             })
             .collect(),
     )
+}
+
+/// The longest a deployment's token counter is waited for.
+const COUNT_TIMEOUT: Seconds = Seconds::whole(30);
+
+/// The deployment's own count of a request's input tokens (Anthropic's counter for Claude on
+/// Anthropic, Vertex and Bedrock); `None` when it has no counter.
+pub async fn count_tokens(
+    cfg: &GatewayConfig,
+    worker: &Worker,
+    d: &Deployment,
+    native: &NativeBody,
+    chat: &Map<String, Value>,
+) -> Option<Result<u64, AttemptError>> {
+    let credential = match d.provider.credential(&worker.client) {
+        Some(fetch) => match fetch.await {
+            Ok(token) => Some(token),
+            Err(e) => return Some(Err(e)),
+        },
+        None => None,
+    };
+    let call = Call {
+        upstream: &d.upstream,
+        endpoint: crate::openai::Endpoint::Chat,
+        body: chat,
+        stream: false,
+        drop_params: true,
+        answer_model: None,
+        credential: credential.as_deref(),
+    };
+    let request = d.provider.native(&call, native)?;
+    let seconds = d.timeout.map_or(COUNT_TIMEOUT, |t| t.min(COUNT_TIMEOUT));
+    let exchange = Exchange {
+        cfg,
+        worker,
+        d,
+        seconds,
+        deadline: tokio::time::Instant::now() + seconds.duration(),
+    };
+    let counted = async {
+        let (resp, _) = exchange.send(request?, true).await?;
+        let body = exchange.read(resp).await?;
+        native::answer_usage(native.api, &body).map(|u| u.prompt_tokens)
+    };
+    Some(counted.await)
 }

@@ -56,6 +56,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/anthropic/v1/messages",
         web::post().to(crate::inbound::messages::messages),
     )
+    .route(
+        "/v1/messages/count_tokens",
+        web::post().to(crate::inbound::messages::count_tokens::count_tokens),
+    )
+    .route(
+        "/anthropic/v1/messages/count_tokens",
+        web::post().to(crate::inbound::messages::count_tokens::count_tokens),
+    )
     .route("/model/info", web::get().to(model_info::list))
     .route("/v1/model/info", web::get().to(model_info::list))
     .route("/v2/model/info", web::get().to(model_info::list))

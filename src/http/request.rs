@@ -268,6 +268,19 @@ fn validate(endpoint: Endpoint, body: &Map<String, Value>) -> Result<(), Gateway
 }
 
 /// Validates the body and resolves everything the router needs.
+/// The model group a client's `model` names, or the error listing the names it could use.
+pub fn resolve_group(cfg: &GatewayConfig, model: &str) -> Result<GroupIdx, GatewayError> {
+    cfg.resolve_model(model)
+        .ok_or_else(|| GatewayError::UnknownModel {
+            model: model.to_string(),
+            available: cfg
+                .public_model_names()
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        })
+}
+
 /// Removes the fields only the router reads (retries, fallbacks, cache controls, mocks), except
 /// those in `keep` (Anthropic's `metadata` is the upstream's own).
 pub fn strip_router_fields(body: &mut Map<String, Value>, keep: &[&str]) {
@@ -298,16 +311,7 @@ pub fn prepare(
             ))
         }
     };
-    let Some(group) = cfg.resolve_model(&model) else {
-        return Err(GatewayError::UnknownModel {
-            model,
-            available: cfg
-                .public_model_names()
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-        });
-    };
+    let group = resolve_group(cfg, &model)?;
     validate(endpoint, &body)?;
     let stream = match body.get("stream") {
         None | Some(Value::Null) => false,

@@ -11,6 +11,7 @@ pub mod ids;
 pub mod request;
 pub mod rewrite;
 pub mod text_completion;
+pub mod token_count;
 pub mod usage;
 
 pub use endpoint::Endpoint;

@@ -64,6 +64,11 @@ def exchange(client, model):
         **extra)
     check(msg.content[0].type == "text" and msg.content[0].text, f"{model}: an answer about an image")
 
+    counted = client.messages.count_tokens(model=model, system="Be brief.", tools=TOOLS,
+                                           messages=[{"role": "user", "content": "What is the weather in Paris?"}])
+    check(counted.input_tokens > 0, f"{model}: count_tokens {counted.input_tokens}")
+    print(f"count_tokens {model} {counted.input_tokens}")
+
 
 def main():
     client = anthropic.Anthropic(base_url=os.environ["GATEWAY_URL"], api_key=os.environ["GATEWAY_KEY"], max_retries=0)

@@ -3,6 +3,7 @@
 //! retries, fallbacks, cache and log; the answer, stream or error comes back in Anthropic's
 //! shapes and statuses.
 
+pub mod count_tokens;
 pub mod request;
 pub mod response;
 pub mod stream;

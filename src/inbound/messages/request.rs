@@ -127,7 +127,6 @@ const READ: &[&str] = &[
     "model",
     "messages",
     "system",
-    "max_tokens",
     "stop_sequences",
     "stream",
     "tools",
@@ -138,6 +137,17 @@ const READ: &[&str] = &[
 ];
 
 pub fn to_chat(body: &Map<String, Value>) -> Result<Map<String, Value>, GatewayError> {
+    match body.get("max_tokens") {
+        Some(v) if v.is_u64() => conversation(body),
+        _ => Err(GatewayError::invalid(
+            "max_tokens: Field required (a positive integer)",
+            "max_tokens",
+        )),
+    }
+}
+
+/// The request as chat, `max_tokens` optional (a token count has none).
+pub fn conversation(body: &Map<String, Value>) -> Result<Map<String, Value>, GatewayError> {
     let mut out = Map::new();
     if let Some(m) = body.get("model") {
         out.insert("model".into(), m.clone());
@@ -168,17 +178,6 @@ pub fn to_chat(body: &Map<String, Value>) -> Result<Map<String, Value>, GatewayE
         messages_of(m, &mut messages)?;
     }
     out.insert("messages".into(), Value::Array(messages));
-    match body.get("max_tokens") {
-        Some(v) if v.is_u64() => {
-            out.insert("max_tokens".into(), v.clone());
-        }
-        _ => {
-            return Err(GatewayError::invalid(
-                "max_tokens: Field required (a positive integer)",
-                "max_tokens",
-            ))
-        }
-    }
     if let Some(Value::Array(stops)) = body.get("stop_sequences") {
         out.insert("stop".into(), Value::Array(stops.clone()));
     }

@@ -45,14 +45,22 @@ impl Provider for Anthropic {
         call: &Call<'_>,
         native: &NativeBody,
     ) -> Option<Result<UpstreamRequest, AttemptError>> {
-        if native.api != NativeApi::Messages {
-            return None;
-        }
         let d = call.upstream;
+        let (url, body) = match native.api {
+            NativeApi::Messages => (
+                endpoint::url(d),
+                messages::body_for(&native.body, Some(&d.model), None, call.stream),
+            ),
+            NativeApi::CountTokens => (
+                format!("{}/count_tokens", endpoint::url(d)),
+                serde_json::to_vec(&messages::count_body(&native.body, Some(&d.model)))
+                    .unwrap_or_default(),
+            ),
+        };
         Some(Ok(UpstreamRequest {
-            url: endpoint::url(d),
+            url,
             headers: endpoint::headers(d),
-            body: messages::body_for(&native.body, Some(&d.model), None, call.stream),
+            body,
         }))
     }
 

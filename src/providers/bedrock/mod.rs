@@ -143,16 +143,29 @@ impl Provider for Bedrock {
         native: &NativeBody,
     ) -> Option<Result<UpstreamRequest, AttemptError>> {
         let d = call.upstream;
-        if native.api != NativeApi::Messages || !config::model_id(&d.model).contains("anthropic.") {
+        if !config::model_id(&d.model).contains("anthropic.") {
             return None;
         }
-        let action = if call.stream {
-            "invoke-with-response-stream"
-        } else {
-            "invoke"
-        };
         // InvokeModel takes no `stream` field: the action says it.
         let body = messages::body_for(&native.body, None, Some(ANTHROPIC_VERSION), false);
+        let (action, body) = match native.api {
+            NativeApi::Messages if call.stream => ("invoke-with-response-stream", body),
+            NativeApi::Messages => ("invoke", body),
+            // CountTokens counts an InvokeModel body (which needs a max_tokens), as a string.
+            NativeApi::CountTokens => {
+                let mut counted = messages::count_body(&native.body, None);
+                counted.insert("anthropic_version".into(), ANTHROPIC_VERSION.into());
+                counted.entry("max_tokens").or_insert(1.into());
+                let invoke = serde_json::to_string(&counted).unwrap_or_default();
+                (
+                    "count-tokens",
+                    serde_json::to_vec(
+                        &serde_json::json!({"input": {"invokeModel": {"body": invoke}}}),
+                    )
+                    .unwrap_or_default(),
+                )
+            }
+        };
         Some(self.signed(d, action, body))
     }
 

@@ -42,6 +42,57 @@ pub fn body_for(
     serde_json::to_vec(&out).unwrap_or_default()
 }
 
+/// The fields Anthropic's token counter takes (it refuses others, `max_tokens` included).
+const COUNTED_FIELDS: &[&str] = &[
+    "model",
+    "messages",
+    "system",
+    "tools",
+    "tool_choice",
+    "thinking",
+    "mcp_servers",
+];
+
+/// A count_tokens body from a Messages body, with the deployment's model when it goes in the
+/// body.
+pub fn count_body(body: &Map<String, Value>, model: Option<&str>) -> Map<String, Value> {
+    let mut out: Map<String, Value> = body
+        .iter()
+        .filter(|(k, _)| COUNTED_FIELDS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    match model {
+        Some(m) => {
+            out.insert("model".into(), Value::from(m));
+        }
+        None => {
+            out.remove("model");
+        }
+    }
+    out
+}
+
+#[derive(Deserialize)]
+struct Counted {
+    #[serde(alias = "inputTokens")]
+    input_tokens: u64,
+}
+
+/// A counter's answer (`input_tokens`, or Bedrock's `inputTokens`) as prompt tokens.
+pub fn counted(body: &[u8]) -> Result<Usage, AttemptError> {
+    let c: Counted = serde_json::from_slice(body).map_err(|_| {
+        malformed(
+            ProviderKind::Anthropic,
+            "a token count without input_tokens",
+        )
+    })?;
+    Ok(Usage {
+        prompt_tokens: c.input_tokens,
+        completion_tokens: 0,
+        total_tokens: c.input_tokens,
+    })
+}
+
 #[derive(Deserialize, Default)]
 struct UsageCounts {
     #[serde(default)]

@@ -16,6 +16,9 @@ use crate::providers::contract::StreamTranslator;
 pub enum NativeApi {
     /// Anthropic's Messages API (`/v1/messages`).
     Messages,
+    /// Anthropic's token counter (`/v1/messages/count_tokens`): a Messages body in,
+    /// `{"input_tokens": N}` out.
+    CountTokens,
 }
 
 /// The client's body in a native API, without the router's own fields.
@@ -29,12 +32,13 @@ pub struct NativeBody {
 pub fn answer_usage(api: NativeApi, body: &[u8]) -> Result<Usage, AttemptError> {
     match api {
         NativeApi::Messages => messages::answer_usage(body),
+        NativeApi::CountTokens => messages::counted(body),
     }
 }
 
 /// The relay of a native stream in `api`'s framing.
 pub fn relay(api: NativeApi) -> Box<dyn StreamTranslator> {
     match api {
-        NativeApi::Messages => Box::new(messages::MessagesRelay::new()),
+        NativeApi::Messages | NativeApi::CountTokens => Box::new(messages::MessagesRelay::new()),
     }
 }

@@ -49,12 +49,15 @@ impl Vertex {
     }
 
     fn url(&self, d: &Upstream, publisher: &str, method: &str) -> String {
+        self.model_url(d, publisher, &d.model, method)
+    }
+
+    fn model_url(&self, d: &Upstream, publisher: &str, model: &str, method: &str) -> String {
         format!(
-            "{}/v1/projects/{}/locations/{}/publishers/{publisher}/models/{}:{method}",
+            "{}/v1/projects/{}/locations/{}/publishers/{publisher}/models/{model}:{method}",
             self.host(d),
             self.config.project,
             self.config.location,
-            d.model
         )
     }
 }
@@ -133,18 +136,32 @@ impl Provider for Vertex {
         native: &NativeBody,
     ) -> Option<Result<UpstreamRequest, AttemptError>> {
         let d = call.upstream;
-        if native.api != NativeApi::Messages || !is_claude(d) {
+        if !is_claude(d) {
             return None;
         }
-        let method = if call.stream {
-            "streamRawPredict"
-        } else {
-            "rawPredict"
+        let (url, body) = match native.api {
+            NativeApi::Messages => {
+                let method = if call.stream {
+                    "streamRawPredict"
+                } else {
+                    "rawPredict"
+                };
+                (
+                    self.url(d, "anthropic", method),
+                    messages::body_for(&native.body, None, Some(ANTHROPIC_VERSION), call.stream),
+                )
+            }
+            // One counter for every Claude model; the model goes in the body.
+            NativeApi::CountTokens => (
+                self.model_url(d, "anthropic", "count-tokens", "rawPredict"),
+                serde_json::to_vec(&messages::count_body(&native.body, Some(&d.model)))
+                    .unwrap_or_default(),
+            ),
         };
         Some(Ok(UpstreamRequest {
-            url: self.url(d, "anthropic", method),
+            url,
             headers: self.headers(call),
-            body: messages::body_for(&native.body, None, Some(ANTHROPIC_VERSION), call.stream),
+            body,
         }))
     }
 
