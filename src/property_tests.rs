@@ -259,7 +259,9 @@ proptest! {
         body.insert("max_tokens".into(), json!(16));
         let _ = crate::inbound::messages::request::to_chat(&body);
         let _ = crate::inbound::messages::response::from_chat(answer.to_string().as_bytes());
-        let mut t = crate::inbound::messages::stream::ToMessages::new();
+        let mut t = crate::inbound::chunk_bridge::ChunkBridge::new(
+            crate::inbound::messages::stream::ToMessages::new(),
+        );
         let _ = t.push(format!("data: {answer}\n\n").as_bytes());
         let _ = t.end();
     }

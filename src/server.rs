@@ -20,6 +20,7 @@ use switchyard_actors::supervisor::Supervisor;
 
 use crate::cache::{SharedCache, WorkerCache};
 use crate::http;
+use crate::inbound::responses::store::{LocalResponses, ResponseStore};
 use crate::listener::ClientConn;
 use crate::settings::GatewayConfig;
 use crate::shared_state::sync::{Track, Tracked};
@@ -196,6 +197,7 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
     let instance_id = opts.instance_id.clone();
     let header_timeout = state.config.limits.client_header_timeout.duration();
     let allow_private_hosts = state.config.limits.images.allow_private_hosts.clone();
+    let local_responses = Arc::new(LocalResponses::default());
     let builder = actix_server::Server::build();
     // On stop, idle kept-alive connections are closed at once (as actix-web's HttpServer does):
     // the process exits when the last in-flight request ends, not at the grace deadline.
@@ -210,12 +212,20 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
         .bind("switchyard", (opts.host.as_str(), opts.port), move || {
             // Runs once per worker thread: its own upstream connection pool and supervisor.
             let r = router.clone();
+            let worker_cache = cache.clone().map(WorkerCache::new);
+            let worker_shared = shared.as_deref().map(WorkerShared::new);
+            // Kept responses go to the router's Redis, else the cache's, else this process.
+            let redis = worker_shared
+                .as_ref()
+                .map(WorkerShared::link)
+                .or_else(|| worker_cache.as_ref().and_then(WorkerCache::link));
             let worker = Worker {
                 client: upstream_client(tls.clone()),
                 images: image_client(tls.clone(), &allow_private_hosts),
                 supervisor: Supervisor::new(r.planner, r.gates, r.deployments).start(),
-                cache: cache.clone().map(WorkerCache::new),
-                shared: shared.as_deref().map(WorkerShared::new),
+                cache: worker_cache,
+                shared: worker_shared,
+                responses: ResponseStore::new(redis, local_responses.clone()),
             };
             // Every answer (errors and health probes included) names the instance that gave it.
             let instance =

@@ -37,4 +37,6 @@ pub struct Worker {
     pub cache: Option<WorkerCache>,
     /// This worker's connection for cluster-wide rpm/tpm counts.
     pub shared: Option<WorkerShared>,
+    /// Bridged Responses API answers, for `previous_response_id`, GET and DELETE.
+    pub responses: crate::inbound::responses::store::ResponseStore,
 }

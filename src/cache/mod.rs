@@ -183,6 +183,11 @@ impl WorkerCache {
         Self { shared, redis }
     }
 
+    /// The worker's Redis connection when the cache is in Redis.
+    pub fn link(&self) -> Option<Rc<RedisLink>> {
+        self.redis.clone()
+    }
+
     /// The stored entry's bytes when there is a fresh one for this plan.
     pub async fn lookup(&self, plan: &CachePlan) -> Option<Bytes> {
         let stats = &self.shared.stats;

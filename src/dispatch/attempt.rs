@@ -154,7 +154,15 @@ pub async fn call(
     };
     if let Some(native) = &p.native {
         if let Some(request) = d.provider.native(&call, native) {
-            return exchange.native(request?, native.api, wants_stream).await;
+            match exchange.native(request?, native.api, wants_stream).await {
+                // An older server without `/responses`: bridged now and from now on (LiteLLM
+                // cools the deployment down and fails instead).
+                Err(e) if e.status == 404 && native.api == NativeApi::Responses => {
+                    tracing::info!(deployment = %d.id, "no /responses on this server; bridging the Responses API through chat completions from now on");
+                    d.provider.native_missing(native.api);
+                }
+                answered => return answered,
+            }
         }
     }
     if let Some(parts) = split_inputs(&call, d.provider.inputs_per_request(&call)) {

@@ -57,6 +57,30 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::post().to(crate::inbound::messages::messages),
     )
     .route(
+        "/v1/responses",
+        web::post().to(crate::inbound::responses::create),
+    )
+    .route(
+        "/responses",
+        web::post().to(crate::inbound::responses::create),
+    )
+    .route(
+        "/v1/responses/{id}",
+        web::get().to(crate::inbound::responses::get),
+    )
+    .route(
+        "/responses/{id}",
+        web::get().to(crate::inbound::responses::get),
+    )
+    .route(
+        "/v1/responses/{id}",
+        web::delete().to(crate::inbound::responses::delete),
+    )
+    .route(
+        "/responses/{id}",
+        web::delete().to(crate::inbound::responses::delete),
+    )
+    .route(
         "/v1/messages/count_tokens",
         web::post().to(crate::inbound::messages::count_tokens::count_tokens),
     )

@@ -2,4 +2,6 @@
 //! way in and back into its own shapes on the way out, so routing, retries, fallbacks, the
 //! cache and the log work the same for every client.
 
+pub mod chunk_bridge;
 pub mod messages;
+pub mod responses;

@@ -89,6 +89,9 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// The server answered 404 to `api`: from now on its requests go through the chat core.
+    fn native_missing(&self, _api: NativeApi) {}
+
     /// The relay for a stream `native` asked for.
     fn native_stream(&self, api: NativeApi) -> Box<dyn StreamTranslator> {
         super::native::relay(api)

@@ -371,10 +371,18 @@ impl ProviderKind {
     pub fn upstream_model(self, given: &str) -> String {
         match self {
             Self::FireworksAi => fireworks_model(given),
+            // `openai/chat_completions/<model>`: LiteLLM's way to say "no Responses API here".
+            Self::OpenAi => given
+                .strip_prefix(CHAT_COMPLETIONS_ONLY)
+                .unwrap_or(given)
+                .to_string(),
             _ => given.to_string(),
         }
     }
 }
+
+/// The model prefix that marks an `openai/` deployment as chat-completions only.
+pub const CHAT_COMPLETIONS_ONLY: &str = "chat_completions/";
 
 static OPENAI_FALLBACK: Spec = spec(K::OpenAi, &["openai"], "OpenAIException", None, &[], &[]);
 

@@ -46,6 +46,25 @@ impl ParamError {
     }
 }
 
+/// Whether a deployment is sent Responses API requests as they are (LiteLLM 1.108.7: `openai/`,
+/// `azure/` and `hosted_vllm/`, unless `use_chat_completions_api: true` or the
+/// `openai/chat_completions/<model>` prefix says the server has only chat completions).
+fn responses_api(kind: ProviderKind, params: &serde_json::Map<String, serde_json::Value>) -> bool {
+    let chat_only = params
+        .get("use_chat_completions_api")
+        .and_then(serde_json::Value::as_bool)
+        == Some(true)
+        || params
+            .get("model")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|m| m.strip_prefix("openai/"))
+            .is_some_and(|m| m.starts_with(kind::CHAT_COMPLETIONS_ONLY));
+    matches!(
+        kind,
+        ProviderKind::OpenAi | ProviderKind::Azure | ProviderKind::HostedVllm
+    ) && !chat_only
+}
+
 /// The provider implementation for a deployment of this kind, with the provider-specific
 /// `litellm_params` (AWS credentials, Vertex project) it reads once, here.
 pub fn resolve(
@@ -66,6 +85,9 @@ pub fn resolve(
             Arc::new(vertex::Vertex::new(vertex::config::from_params(params)?))
         }
         // Every other provider speaks the OpenAI API, each with its own dialect.
-        _ => Arc::new(openai::OpenAiCompatible::new(kind)),
+        _ => Arc::new(openai::OpenAiCompatible::new(
+            kind,
+            responses_api(kind, params),
+        )),
     })
 }

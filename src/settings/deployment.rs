@@ -43,6 +43,8 @@ const PARAM_KEYS: &[&str] = &[
     "drop_params",
     "additional_drop_params",
     "extra_headers",
+    // Read by the provider (openai/, azure/, hosted_vllm/): bridge /v1/responses to chat.
+    "use_chat_completions_api",
     // Read by the provider they belong to (bedrock/, vertex_ai/).
     "aws_access_key_id",
     "aws_secret_access_key",
@@ -269,6 +271,7 @@ pub fn parse_deployment(node: Node, group: GroupIdx, notes: &mut Notes) -> Resul
             "honoured as this deployment's retry count (LiteLLM's router ignores it)",
         );
     }
+    p("use_chat_completions_api").bool()?;
     let extra_headers = match p("extra_headers").map()? {
         None => Vec::new(),
         Some(map) => map

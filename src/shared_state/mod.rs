@@ -124,6 +124,11 @@ impl WorkerShared {
         }
     }
 
+    /// The worker's Redis connection, for other cluster-wide state (kept responses).
+    pub fn link(&self) -> Rc<RedisLink> {
+        self.link.clone()
+    }
+
     /// Counts a request to a deployment in the cluster-wide (wall-clock) minute window; the
     /// count so far, or `None` when Redis could not say (then local limits alone apply).
     pub async fn count_request(&self, id: &str) -> Option<u64> {

@@ -102,6 +102,8 @@ struct State {
     requests: Vec<Recorded>,
     /// Set when the mock plays Google's token endpoint and Vertex.
     vertex: Option<super::wire_vertex::TokenIssuer>,
+    /// An older vLLM: no `/responses` route (404, as FastAPI answers).
+    no_responses: bool,
 }
 
 type Shared = Arc<Mutex<State>>;
@@ -191,6 +193,8 @@ pub enum Dialect {
     Bedrock,
     /// Cohere v2: `/v2/chat`, `/v2/embed`.
     Cohere,
+    /// OpenAI's Responses API: `/responses`.
+    Responses,
 }
 
 fn is_token_counter(path: &str) -> bool {
@@ -225,6 +229,8 @@ fn dialect(path: &str) -> Option<Dialect> {
         || path.contains(":batchEmbedContents")
     {
         Some(Dialect::Gemini)
+    } else if path.ends_with("/responses") {
+        Some(Dialect::Responses)
     } else if path.ends_with("/chat/completions") || path.ends_with("/embeddings") {
         Some(Dialect::OpenAi)
     } else if path.ends_with("/completions") {
@@ -255,7 +261,9 @@ fn error_reply(
         return b.json(body);
     }
     b.json(match dialect {
-        Dialect::OpenAi | Dialect::OpenAiText => super::wire_openai::error(message, err_type, code),
+        Dialect::OpenAi | Dialect::OpenAiText | Dialect::Responses => {
+            super::wire_openai::error(message, err_type, code)
+        }
         Dialect::Anthropic => super::wire_anthropic::error(status, message),
         Dialect::Gemini => super::wire_gemini::error(status, message),
         Dialect::Ollama { .. } => super::wire_ollama::error(message),
@@ -330,7 +338,7 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) ->
                 .collect(),
             body: parsed.clone(),
         });
-        if is_token_counter(&path) {
+        if is_token_counter(&path) || (s.no_responses && path.ends_with("/responses")) {
             None
         } else {
             Some(s.script.pop_front().unwrap_or_else(|| s.default.clone()))
@@ -338,6 +346,9 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) ->
     };
     // Anthropic's token counters (direct, Vertex, Bedrock): a count the test can recognise.
     let Some(reply) = reply else {
+        if path.ends_with("/responses") {
+            return HttpResponse::NotFound().json(serde_json::json!({"detail": "Not Found"}));
+        }
         if path.starts_with("/model/") {
             let r = state.lock().unwrap().requests.last().cloned().unwrap();
             if let Err(message) = super::wire_bedrock::verify(&path, &r.headers, &body) {
@@ -457,6 +468,7 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) ->
             Dialect::Ollama { generate } => super::wire_ollama::answer(&content, &model, generate),
             Dialect::Bedrock => super::wire_bedrock::answer(&content),
             Dialect::Cohere => super::wire_cohere::answer(&content),
+            Dialect::Responses => super::wire_responses::answer(&content, &model, &parsed),
         });
     }
     let events = match dialect {
@@ -467,6 +479,7 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) ->
         Dialect::Ollama { generate } => super::wire_ollama::stream(&content, &model, generate),
         Dialect::Bedrock => super::wire_bedrock::stream(&content),
         Dialect::Cohere => super::wire_cohere::stream(&content),
+        Dialect::Responses => super::wire_responses::stream(&content, &model),
     };
     stream_events(events, delay_ms, cut_after)
 }
@@ -478,6 +491,7 @@ impl MockUpstream {
             default: Reply::chat("hello from mock"),
             requests: Vec::new(),
             vertex: None,
+            no_responses: false,
         }));
         let (tx, rx) = std::sync::mpsc::channel();
         let shared = state.clone();
@@ -510,6 +524,11 @@ impl MockUpstream {
     /// What goes in `api_base`.
     pub fn base_url(&self) -> String {
         format!("http://127.0.0.1:{}/v1", self.port)
+    }
+
+    /// Plays a server without the Responses API.
+    pub fn without_responses(&self) {
+        self.state.lock().unwrap().no_responses = true;
     }
 
     pub fn set_default(&self, r: Reply) {

@@ -25,6 +25,7 @@ pub mod wire_gemini;
 pub mod wire_ollama;
 pub mod wire_openai;
 pub mod wire_openai_text;
+pub mod wire_responses;
 pub mod wire_vertex;
 
 use std::net::TcpListener;

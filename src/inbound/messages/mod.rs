@@ -9,13 +9,9 @@ pub mod response;
 pub mod stream;
 pub mod wire;
 
-use std::pin::Pin;
 use std::time::Instant;
 
-use actix_web::body::{BoxBody, MessageBody};
 use actix_web::{web, HttpRequest, HttpResponse};
-use bytes::Bytes;
-use futures_util::StreamExt;
 use serde_json::Value;
 
 use crate::dispatch;
@@ -23,6 +19,7 @@ use crate::dispatch::NativeAnswer;
 use crate::error::GatewayError;
 use crate::http::body::read_body;
 use crate::http::request::{authorize, call_id, parse_object, prepare, strip_router_fields};
+use crate::inbound::chunk_bridge::translated;
 use crate::openai::Endpoint;
 use crate::providers::native::{NativeApi, NativeBody};
 use crate::state::{AppState, Worker};
@@ -138,7 +135,7 @@ async fn render(resp: HttpResponse) -> HttpResponse {
         if native {
             return b.body(body);
         }
-        return b.streaming(translated(body));
+        return b.streaming(translated(body, stream::ToMessages::new()));
     }
     if native {
         return b.content_type("application/json").body(body);
@@ -153,34 +150,4 @@ async fn render(resp: HttpResponse) -> HttpResponse {
             &[],
         ),
     }
-}
-
-/// The OpenAI SSE body re-framed as Messages events, chunk by chunk as it arrives.
-fn translated(body: BoxBody) -> impl futures_util::Stream<Item = Result<Bytes, actix_web::Error>> {
-    let source = futures_util::stream::poll_fn({
-        let mut body = body;
-        move |cx| Pin::new(&mut body).poll_next(cx)
-    });
-    futures_util::stream::unfold(
-        (Box::pin(source), stream::ToMessages::new(), false),
-        |(mut source, mut t, done)| async move {
-            if done {
-                return None;
-            }
-            loop {
-                match source.next().await {
-                    Some(Ok(bytes)) => {
-                        let out = t.push(&bytes);
-                        if !out.is_empty() {
-                            return Some((Ok(Bytes::from(out)), (source, t, false)));
-                        }
-                    }
-                    Some(Err(_)) | None => {
-                        let out = t.end();
-                        return Some((Ok(Bytes::from(out)), (source, t, true)));
-                    }
-                }
-            }
-        },
-    )
 }

@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 
 use super::wire::{error_type, event, message_id, stop_reason};
-use crate::providers::sse::{SseDecoder, SseEvent};
+use crate::inbound::chunk_bridge::FromChunks;
 
 #[derive(PartialEq, Clone, Copy)]
 enum Open {
@@ -17,27 +17,23 @@ enum Open {
 }
 
 pub struct ToMessages {
-    decoder: SseDecoder,
     started: bool,
     open: Open,
     index: i64,
     stop: &'static str,
     input_tokens: u64,
     output_tokens: u64,
-    finished: bool,
 }
 
 impl ToMessages {
     pub fn new() -> Self {
         Self {
-            decoder: SseDecoder::new(16 * 1024 * 1024),
             started: false,
             open: Open::None,
             index: -1,
             stop: "end_turn",
             input_tokens: 0,
             output_tokens: 0,
-            finished: false,
         }
     }
 
@@ -92,7 +88,7 @@ impl ToMessages {
         );
     }
 
-    fn chunk(&mut self, chunk: &Value, out: &mut Vec<u8>) {
+    fn on_chunk(&mut self, chunk: &Value, out: &mut Vec<u8>) {
         self.start(chunk, out);
         if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
             self.input_tokens = u.get("prompt_tokens").and_then(Value::as_u64).unwrap_or(0);
@@ -166,10 +162,6 @@ impl ToMessages {
     }
 
     fn finish(&mut self, out: &mut Vec<u8>) {
-        if self.finished {
-            return;
-        }
-        self.finished = true;
         self.start(&Value::Null, out);
         self.close(out);
         event(
@@ -181,8 +173,7 @@ impl ToMessages {
         event("message_stop", &json!({"type": "message_stop"}), out);
     }
 
-    fn error(&mut self, err: &Value, out: &mut Vec<u8>) {
-        self.finished = true;
+    fn fail(&mut self, err: &Value, out: &mut Vec<u8>) {
         let status = err
             .get("code")
             .and_then(|c| c.as_u64().or_else(|| c.as_str()?.parse().ok()))
@@ -198,82 +189,29 @@ impl ToMessages {
             out,
         );
     }
+}
 
-    fn on_event(&mut self, ev: &SseEvent, out: &mut Vec<u8>) {
-        if self.finished {
-            return;
-        }
-        let data = ev.data.trim();
-        if data == "[DONE]" {
-            self.finish(out);
-            return;
-        }
-        match serde_json::from_str::<Value>(data) {
-            Ok(v) => match v.get("error") {
-                Some(err) => self.error(err, out),
-                None => self.chunk(&v, out),
-            },
-            Err(_) => self.error(
-                &json!({"message": "the stream carried an unreadable event"}),
-                out,
-            ),
-        }
+impl FromChunks for ToMessages {
+    fn chunk(&mut self, chunk: &Value, out: &mut Vec<u8>) {
+        self.on_chunk(chunk, out);
     }
 
-    /// Bytes of the OpenAI stream in, bytes of the Messages stream out.
-    pub fn push(&mut self, bytes: &[u8]) -> Vec<u8> {
-        let mut events = Vec::new();
-        let mut out = Vec::new();
-        if self.decoder.push(bytes, &mut events).is_err() {
-            self.error(
-                &json!({"message": "a stream event was too large"}),
-                &mut out,
-            );
-            return out;
-        }
-        for ev in &events {
-            self.on_event(ev, &mut out);
-        }
-        out
+    fn done(&mut self, out: &mut Vec<u8>) {
+        self.finish(out);
     }
 
-    /// The OpenAI stream ended: anything left, and an error if it never finished.
-    pub fn end(&mut self) -> Vec<u8> {
-        let mut events = Vec::new();
-        let mut out = Vec::new();
-        self.decoder.finish(&mut events);
-        for ev in &events {
-            self.on_event(ev, &mut out);
-        }
-        if !self.finished {
-            self.error(
-                &json!({"message": "the stream ended before the answer finished"}),
-                &mut out,
-            );
-        }
-        out
+    fn error(&mut self, error: &Value, out: &mut Vec<u8>) {
+        self.fail(error, out);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inbound::chunk_bridge::ChunkBridge;
 
     fn events(bytes: &[u8]) -> Vec<(String, Value)> {
-        let text = String::from_utf8_lossy(bytes);
-        text.split("\n\n")
-            .filter(|e| !e.is_empty())
-            .map(|e| {
-                let mut lines = e.lines();
-                let name = lines
-                    .next()
-                    .unwrap()
-                    .trim_start_matches("event: ")
-                    .to_string();
-                let data = lines.next().unwrap().trim_start_matches("data: ");
-                (name, serde_json::from_str(data).unwrap())
-            })
-            .collect()
+        crate::inbound::chunk_bridge::named_events(bytes)
     }
 
     const CHUNKS: &str = concat!(
@@ -287,7 +225,7 @@ mod tests {
 
     #[test]
     fn a_chunk_stream_becomes_messages_events_block_by_block() {
-        let mut t = ToMessages::new();
+        let mut t = ChunkBridge::new(ToMessages::new());
         let mut out = Vec::new();
         // Fed in awkward pieces, as a network would.
         for piece in format!("{CHUNKS}data: [DONE]\n\n").as_bytes().chunks(17) {
@@ -321,14 +259,14 @@ mod tests {
 
     #[test]
     fn a_cut_stream_or_an_error_event_ends_with_an_error_not_a_message_stop() {
-        let mut t = ToMessages::new();
+        let mut t = ChunkBridge::new(ToMessages::new());
         let mut out = t.push(CHUNKS.as_bytes());
         out.extend(t.end());
         let ev = events(&out);
         assert_eq!(ev.last().unwrap().0, "error");
         assert!(!ev.iter().any(|(n, _)| n == "message_stop"));
 
-        let mut t = ToMessages::new();
+        let mut t = ChunkBridge::new(ToMessages::new());
         let out = t.push(b"data: {\"error\":{\"message\":\"Rate limit\",\"type\":\"throttling_error\",\"code\":\"429\"}}\n\n");
         let ev = events(&out);
         assert_eq!(ev[0].0, "error");

@@ -47,6 +47,7 @@ impl Provider for Anthropic {
     ) -> Option<Result<UpstreamRequest, AttemptError>> {
         let d = call.upstream;
         let (url, body) = match native.api {
+            NativeApi::Responses => return None,
             NativeApi::Messages => (
                 endpoint::url(d),
                 messages::body_for(&native.body, Some(&d.model), None, call.stream),

@@ -149,6 +149,7 @@ impl Provider for Bedrock {
         // InvokeModel takes no `stream` field: the action says it.
         let body = messages::body_for(&native.body, None, Some(ANTHROPIC_VERSION), false);
         let (action, body) = match native.api {
+            NativeApi::Responses => return None,
             NativeApi::Messages if call.stream => ("invoke-with-response-stream", body),
             NativeApi::Messages => ("invoke", body),
             // CountTokens counts an InvokeModel body (which needs a max_tokens), as a string.

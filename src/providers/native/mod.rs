@@ -1,9 +1,11 @@
-//! Inbound APIs some providers speak themselves. A client's Messages request to an Anthropic
+//! Inbound APIs some providers speak themselves. A Responses request to a server with
+//! `/responses` goes there as it is. A client's Messages request to an Anthropic
 //! model (direct, on Vertex or on Bedrock) goes upstream as the client wrote it, so
 //! `cache_control`, `thinking` blocks and `metadata` survive; the answer and stream come back as
 //! they are, with only usage read and the end of the stream checked.
 
 pub mod messages;
+pub mod responses;
 
 use serde_json::{Map, Value};
 use switchyard_actors::plan::AttemptError;
@@ -19,6 +21,8 @@ pub enum NativeApi {
     /// Anthropic's token counter (`/v1/messages/count_tokens`): a Messages body in,
     /// `{"input_tokens": N}` out.
     CountTokens,
+    /// OpenAI's Responses API (`/v1/responses`).
+    Responses,
 }
 
 /// The client's body in a native API, without the router's own fields.
@@ -33,6 +37,7 @@ pub fn answer_usage(api: NativeApi, body: &[u8]) -> Result<Usage, AttemptError> 
     match api {
         NativeApi::Messages => messages::answer_usage(body),
         NativeApi::CountTokens => messages::counted(body),
+        NativeApi::Responses => responses::answer_usage(body),
     }
 }
 
@@ -40,5 +45,6 @@ pub fn answer_usage(api: NativeApi, body: &[u8]) -> Result<Usage, AttemptError> 
 pub fn relay(api: NativeApi) -> Box<dyn StreamTranslator> {
     match api {
         NativeApi::Messages | NativeApi::CountTokens => Box::new(messages::MessagesRelay::new()),
+        NativeApi::Responses => Box::<responses::ResponsesRelay>::default(),
     }
 }

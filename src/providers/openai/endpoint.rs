@@ -7,12 +7,16 @@ use crate::providers::ProviderKind;
 /// Azure's data-plane API version when the config names none.
 const AZURE_DEFAULT_API_VERSION: &str = "2024-10-21";
 
-pub fn url(d: &Upstream, endpoint: Endpoint) -> String {
-    let base = d
-        .api_base
+/// The configured api_base, else the provider's.
+fn base(d: &Upstream) -> &str {
+    d.api_base
         .as_deref()
         .or(d.kind.default_api_base())
-        .unwrap_or("");
+        .unwrap_or("")
+}
+
+pub fn url(d: &Upstream, endpoint: Endpoint) -> String {
+    let base = base(d);
     match d.kind {
         ProviderKind::Azure => format!(
             "{base}/openai/deployments/{}/{}?api-version={}",
@@ -23,6 +27,23 @@ pub fn url(d: &Upstream, endpoint: Endpoint) -> String {
                 .unwrap_or(AZURE_DEFAULT_API_VERSION)
         ),
         _ => format!("{base}/{}", endpoint.path()),
+    }
+}
+
+/// Azure's first API version with the Responses API, when the config names none.
+const AZURE_RESPONSES_API_VERSION: &str = "2025-04-01-preview";
+
+/// Where the Responses API is: `{base}/responses`; Azure's is one per resource.
+pub fn responses_url(d: &Upstream) -> String {
+    let base = base(d);
+    match d.kind {
+        ProviderKind::Azure => format!(
+            "{base}/openai/responses?api-version={}",
+            d.api_version
+                .as_deref()
+                .unwrap_or(AZURE_RESPONSES_API_VERSION)
+        ),
+        _ => format!("{base}/responses"),
     }
 }
 

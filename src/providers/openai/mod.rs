@@ -10,6 +10,8 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use switchyard_actors::plan::AttemptError;
 use switchyard_actors::ErrorClass;
 
@@ -19,6 +21,7 @@ pub use request::body;
 pub use stream::OpenAiStream;
 
 use super::contract::{Call, Provider, StreamTranslator, UpstreamFailure, UpstreamRequest};
+use super::native::{responses, NativeApi, NativeBody};
 use super::params::check_params;
 use super::ProviderKind;
 use crate::openai::{rewrite, Usage};
@@ -27,11 +30,16 @@ use crate::providers::upstream::Upstream;
 #[derive(Debug)]
 pub struct OpenAiCompatible {
     kind: ProviderKind,
+    /// Responses API requests go to `/responses` as they are (until the server answers 404).
+    responses: AtomicBool,
 }
 
 impl OpenAiCompatible {
-    pub fn new(kind: ProviderKind) -> Self {
-        Self { kind }
+    pub fn new(kind: ProviderKind, responses: bool) -> Self {
+        Self {
+            kind,
+            responses: AtomicBool::new(responses),
+        }
     }
 }
 
@@ -50,6 +58,28 @@ impl Provider for OpenAiCompatible {
             headers: headers(d),
             body: serde_json::to_vec(&body).unwrap_or_default(),
         })
+    }
+
+    fn native(
+        &self,
+        call: &Call<'_>,
+        native: &NativeBody,
+    ) -> Option<Result<UpstreamRequest, AttemptError>> {
+        if native.api != NativeApi::Responses || !self.responses.load(Ordering::Relaxed) {
+            return None;
+        }
+        let d = call.upstream;
+        Some(Ok(UpstreamRequest {
+            url: endpoint::responses_url(d),
+            headers: headers(d),
+            body: responses::body_for(&native.body, &d.model),
+        }))
+    }
+
+    fn native_missing(&self, api: NativeApi) {
+        if api == NativeApi::Responses {
+            self.responses.store(false, Ordering::Relaxed);
+        }
     }
 
     fn answer(&self, call: &Call<'_>, body: &[u8]) -> Result<(Vec<u8>, Usage), AttemptError> {

@@ -140,6 +140,7 @@ impl Provider for Vertex {
             return None;
         }
         let (url, body) = match native.api {
+            NativeApi::Responses => return None,
             NativeApi::Messages => {
                 let method = if call.stream {
                     "streamRawPredict"
