@@ -82,19 +82,19 @@ fn vertex_credentials(mock: &MockUpstream) -> std::path::PathBuf {
     file
 }
 
-#[test]
-fn every_prefix_loads_in_one_config_and_answers_through_its_mock() {
+/// The config naming every prefix, each deployment on a mock of its own (Vertex's two on one
+/// mock that also plays Google), and those mocks (`None` for Vertex's).
+fn every_config(google: &MockUpstream) -> (String, Vec<Option<MockUpstream>>) {
     let mut yaml = String::from("model_list:\n");
     let mut mocks = Vec::new();
-    let google = MockUpstream::start();
-    let creds = vertex_credentials(&google);
+    let creds = vertex_credentials(google);
     for (name, model, extra, at_root) in EVERY {
         let mock = if name.starts_with("vertex") {
             None
         } else {
             Some(MockUpstream::start())
         };
-        let target = mock.as_ref().unwrap_or(&google);
+        let target = mock.as_ref().unwrap_or(google);
         let base = if *at_root {
             root(target)
         } else {
@@ -107,6 +107,13 @@ fn every_prefix_loads_in_one_config_and_answers_through_its_mock() {
         ));
         mocks.push(mock);
     }
+    (yaml, mocks)
+}
+
+#[test]
+fn every_prefix_loads_in_one_config_and_answers_through_its_mock() {
+    let google = MockUpstream::start();
+    let (yaml, mocks) = every_config(&google);
     let config = std::env::temp_dir().join(format!("switchyard-all-{}.yaml", std::process::id()));
     std::fs::write(&config, &yaml).unwrap();
     let check = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
@@ -149,6 +156,54 @@ fn every_prefix_loads_in_one_config_and_answers_through_its_mock() {
             events.last().map(String::as_str),
             Some("[DONE]"),
             "{name}: {events:?}"
+        );
+    }
+}
+
+/// Claude Code's and Codex's SDKs (Anthropic's Messages, OpenAI's Responses) against every
+/// provider: passed through where the provider speaks the API, bridged everywhere else.
+#[test]
+fn both_agent_sdks_reach_every_provider() {
+    let google = MockUpstream::start();
+    let (yaml, mocks) = every_config(&google);
+    google.set_default(Reply::chat("hello from vertex"));
+    for ((name, _, _, _), mock) in EVERY.iter().zip(&mocks) {
+        if let Some(m) = mock {
+            m.set_default(Reply::chat(&format!("hello from {name}")));
+        }
+    }
+    let gw = Gateway::start(&yaml);
+    let models: Vec<&str> = EVERY.iter().map(|(name, ..)| *name).collect();
+    let out = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/python/sdk_agents.py"
+        ))
+        .env("GATEWAY_URL", &gw.base)
+        .env("GATEWAY_KEY", "sk-any")
+        .env("MODELS", models.join(","))
+        .output()
+        .expect("python3 must be installed (tests/run.sh installs openai and anthropic)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "sdk_agents.py failed\nstdout:\n{stdout}\nstderr:\n{}\ngateway log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        gw.logs()
+    );
+    assert_eq!(stdout.matches("ok: ").count(), 4 * EVERY.len(), "{stdout}");
+    // The Responses API went natively where LiteLLM sends it natively, bridged elsewhere.
+    for ((name, ..), mock) in EVERY.iter().zip(&mocks) {
+        let Some(m) = mock else { continue };
+        let native = m.requests().iter().any(|r| r.path.contains("/responses"));
+        assert_eq!(
+            native,
+            matches!(*name, "openai" | "azure" | "vllm"),
+            "{name}: {:?}",
+            m.requests()
+                .iter()
+                .map(|r| r.path.clone())
+                .collect::<Vec<_>>()
         );
     }
 }
