@@ -13,6 +13,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use crate::error::GatewayError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    use crate::inbound::{messages, responses};
+    // Fixed paths first: routes are tried in order, and each one with a `{parameter}` costs a
+    // regex match for every request that gets past it.
     for prefix in ["", "/v1"] {
         cfg.route(
             &format!("{prefix}/chat/completions"),
@@ -26,10 +29,42 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             &format!("{prefix}/completions"),
             web::post().to(completions::text),
         )
-        .route(&format!("{prefix}/models"), web::get().to(models::list))
         .route(
+            &format!("{prefix}/responses"),
+            web::post().to(responses::create),
+        );
+    }
+    for prefix in ["/v1", "/anthropic/v1"] {
+        cfg.route(
+            &format!("{prefix}/messages"),
+            web::post().to(messages::messages),
+        )
+        .route(
+            &format!("{prefix}/messages/count_tokens"),
+            web::post().to(messages::count_tokens::count_tokens),
+        );
+    }
+    cfg.route("/models", web::get().to(models::list))
+        .route("/v1/models", web::get().to(models::list))
+        .route("/model/info", web::get().to(model_info::list))
+        .route("/v1/model/info", web::get().to(model_info::list))
+        .route("/v2/model/info", web::get().to(model_info::list))
+        .route("/health/liveliness", web::get().to(health::liveliness))
+        .route("/health/liveness", web::get().to(health::liveliness))
+        .route("/health/readiness", web::get().to(health::readiness))
+        .route("/health", web::get().to(health::probe_all));
+    for prefix in ["", "/v1"] {
+        cfg.route(
             &format!("{prefix}/models/{{model:.+}}"),
             web::get().to(models::one),
+        )
+        .route(
+            &format!("{prefix}/responses/{{id}}"),
+            web::get().to(responses::get),
+        )
+        .route(
+            &format!("{prefix}/responses/{{id}}"),
+            web::delete().to(responses::delete),
         );
     }
     cfg.route(
@@ -47,54 +82,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/openai/deployments/{m}/completions",
         web::post().to(completions::text),
-    )
-    .route(
-        "/v1/messages",
-        web::post().to(crate::inbound::messages::messages),
-    )
-    .route(
-        "/anthropic/v1/messages",
-        web::post().to(crate::inbound::messages::messages),
-    )
-    .route(
-        "/v1/responses",
-        web::post().to(crate::inbound::responses::create),
-    )
-    .route(
-        "/responses",
-        web::post().to(crate::inbound::responses::create),
-    )
-    .route(
-        "/v1/responses/{id}",
-        web::get().to(crate::inbound::responses::get),
-    )
-    .route(
-        "/responses/{id}",
-        web::get().to(crate::inbound::responses::get),
-    )
-    .route(
-        "/v1/responses/{id}",
-        web::delete().to(crate::inbound::responses::delete),
-    )
-    .route(
-        "/responses/{id}",
-        web::delete().to(crate::inbound::responses::delete),
-    )
-    .route(
-        "/v1/messages/count_tokens",
-        web::post().to(crate::inbound::messages::count_tokens::count_tokens),
-    )
-    .route(
-        "/anthropic/v1/messages/count_tokens",
-        web::post().to(crate::inbound::messages::count_tokens::count_tokens),
-    )
-    .route("/model/info", web::get().to(model_info::list))
-    .route("/v1/model/info", web::get().to(model_info::list))
-    .route("/v2/model/info", web::get().to(model_info::list))
-    .route("/health/liveliness", web::get().to(health::liveliness))
-    .route("/health/liveness", web::get().to(health::liveliness))
-    .route("/health/readiness", web::get().to(health::readiness))
-    .route("/health", web::get().to(health::probe_all));
+    );
 }
 
 /// Unknown routes and methods get an OpenAI-style error, not an empty 404.

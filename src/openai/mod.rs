@@ -4,6 +4,7 @@
 
 pub mod chunk;
 pub mod completion;
+pub mod completion_view;
 pub mod embeddings;
 pub mod endpoint;
 pub mod error_body;

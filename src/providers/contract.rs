@@ -78,6 +78,12 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
 
     fn request(&self, call: &Call<'_>) -> Result<UpstreamRequest, AttemptError>;
 
+    /// Whether `native` would send a request in `api` as it is (checked before the body is kept
+    /// for it).
+    fn speaks(&self, _upstream: &Upstream, _api: NativeApi) -> bool {
+        false
+    }
+
     /// The client's body in another inbound API, sent as it is when this deployment speaks
     /// that API itself (Anthropic's Messages to Anthropic's models); `None`: it goes through
     /// the chat core instead.

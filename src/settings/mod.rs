@@ -465,6 +465,19 @@ impl GatewayConfig {
         g.of(&self.groups).map_or("", |g| g.name.as_str())
     }
 
+    /// The group's deployments, in config order.
+    pub fn group_deployments(&self, g: GroupIdx) -> impl Iterator<Item = &Deployment> {
+        g.of(&self.groups)
+            .into_iter()
+            .flat_map(|g| g.deployments.iter().map(|&d| self.deployment(d)))
+    }
+
+    /// Whether a deployment of the group takes requests in `api` as they are.
+    pub fn group_speaks(&self, g: GroupIdx, api: crate::providers::native::NativeApi) -> bool {
+        self.group_deployments(g)
+            .any(|d| d.provider.speaks(&d.upstream, api))
+    }
+
     // Indices are made by `from_tree` from this same, never-changing table: one out of range
     // would be a loader bug, not an input.
     #[allow(clippy::indexing_slicing)]

@@ -29,7 +29,7 @@ pub async fn count_tokens(
             .insert_header(("x-switchyard-token-count", source))
             .content_type("application/json")
             .body(json!({"input_tokens": n}).to_string()),
-        Err(e) => error_response(e.status().as_u16(), &e.to_string(), &id, &[]),
+        Err(e) => error_response(e.status().as_u16(), &e.to_string(), &id),
     }
 }
 
@@ -61,9 +61,7 @@ async fn count(
         api: NativeApi::CountTokens,
         body: anthropic,
     };
-    let group_spec = cfg.groups.get(group.0 as usize);
-    for &idx in group_spec.map_or(&[][..], |g| g.deployments.as_slice()) {
-        let d = cfg.deployment(idx);
+    for d in cfg.group_deployments(group) {
         match attempt::count_tokens(cfg, worker, d, &native, &chat).await {
             Some(Ok(n)) => return Ok((n, "upstream")),
             Some(Err(e)) => {

@@ -11,6 +11,7 @@ pub mod wire;
 
 use std::time::Instant;
 
+use actix_web::body::BodyStream;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
@@ -46,11 +47,14 @@ pub async fn messages(
             id.clone(),
             started,
         )?;
-        strip_router_fields(&mut anthropic, &["metadata"]);
-        p.native = Some(NativeBody {
-            api: NativeApi::Messages,
-            body: anthropic,
-        });
+        // Kept only for a group that has an Anthropic model to send it to.
+        if state.config.group_speaks(p.group, NativeApi::Messages) {
+            strip_router_fields(&mut anthropic, &["metadata"]);
+            p.native = Some(NativeBody {
+                api: NativeApi::Messages,
+                body: anthropic,
+            });
+        }
         Ok::<_, GatewayError>((p, permit))
     }
     .await;
@@ -59,55 +63,33 @@ pub async fn messages(
             let resp = dispatch::serve(&state, &worker, p).await;
             render(resp).await
         }
-        Err(e) => error_response(e.status().as_u16(), &e.to_string(), &id, &[]),
+        Err(e) => error_response(e.status().as_u16(), &e.to_string(), &id),
     }
 }
 
-fn error_response(
-    status: u16,
-    message: &str,
-    call_id: &str,
-    keep: &[(String, String)],
-) -> HttpResponse {
+fn error_response(status: u16, message: &str, call_id: &str) -> HttpResponse {
     let code = actix_web::http::StatusCode::from_u16(status)
         .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
     let mut b = HttpResponse::build(code);
     b.insert_header(("x-litellm-call-id", call_id));
-    for (k, v) in keep {
-        b.insert_header((k.as_str(), v.as_str()));
-    }
     let message = crate::secret::redact(message);
     b.content_type("application/json")
         .body(wire::ErrorBody::new(status, &message).to_vec())
 }
 
-/// The gateway's OpenAI-shaped answer in Anthropic's shapes.
+/// The gateway's OpenAI-shaped answer in Anthropic's shapes, on the same head (status and
+/// headers); a native answer is already in them.
 async fn render(resp: HttpResponse) -> HttpResponse {
+    if resp.extensions().get::<NativeAnswer>().is_some() {
+        return resp;
+    }
     let status = resp.status();
-    let headers: Vec<(String, String)> = resp
-        .headers()
-        .iter()
-        .filter(|(k, _)| {
-            let k = k.as_str();
-            k.starts_with("x-litellm-")
-                || k.starts_with("x-ratelimit-")
-                || k == "retry-after"
-                || k.starts_with("x-switchyard-")
-        })
-        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-        .collect();
-    let call_id = headers
-        .iter()
-        .find(|(k, _)| k == "x-litellm-call-id")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    let native = resp.extensions().get::<NativeAnswer>().is_some();
     let streaming = resp
         .headers()
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/event-stream"));
-    let body = resp.into_body();
+    let (head, body) = resp.into_parts();
     if !status.is_success() {
         let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
         let message = serde_json::from_slice::<Value>(&bytes)
@@ -118,36 +100,29 @@ async fn render(resp: HttpResponse) -> HttpResponse {
                     .map(str::to_string)
             })
             .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
-        let others: Vec<(String, String)> = headers
-            .into_iter()
-            .filter(|(k, _)| k != "x-litellm-call-id")
-            .collect();
-        return error_response(status.as_u16(), &message, &call_id, &others);
-    }
-    let mut b = HttpResponse::build(status);
-    for (k, v) in &headers {
-        b.insert_header((k.as_str(), v.as_str()));
+        let message = crate::secret::redact(&message);
+        return head
+            .set_body(wire::ErrorBody::new(status.as_u16(), &message).to_vec())
+            .map_into_boxed_body();
     }
     if streaming {
-        b.insert_header(("content-type", "text/event-stream; charset=utf-8"))
-            .insert_header(("cache-control", "no-cache"))
-            .insert_header(("x-accel-buffering", "no"));
-        if native {
-            return b.body(body);
-        }
-        return b.streaming(translated(body, stream::ToMessages::new()));
-    }
-    if native {
-        return b.content_type("application/json").body(body);
+        let events = translated(body, stream::ToMessages::new());
+        return head.set_body(BodyStream::new(events)).map_into_boxed_body();
     }
     let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
     match response::from_chat(&bytes) {
-        Some(message) => b.content_type("application/json").body(message),
-        None => error_response(
-            502,
-            "the upstream answer could not be read as a message",
-            &call_id,
-            &[],
-        ),
+        Some(message) => head.set_body(message).map_into_boxed_body(),
+        None => {
+            let call_id = head
+                .headers()
+                .get("x-litellm-call-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            error_response(
+                502,
+                "the upstream answer could not be read as a message",
+                call_id,
+            )
+        }
     }
 }

@@ -1,81 +1,53 @@
-//! A `chat.completion` as a Messages API message.
+//! A `chat.completion` as a Messages API message, read through the typed view (no JSON tree).
 
-use serde_json::Value;
+use std::borrow::Cow;
+
+use serde_json::value::RawValue;
 
 use super::wire::{message_id, stop_reason, Block, Message, Usage};
+use crate::openai::completion_view::CompletionView;
+
+/// A tool call's arguments as the `input` object: the arguments as they are when they are a
+/// JSON object, else `{}`.
+fn input(arguments: Option<&str>) -> Box<RawValue> {
+    let empty = || RawValue::from_string("{}".to_string()).ok();
+    arguments
+        .map(str::trim)
+        .filter(|a| a.starts_with('{'))
+        .and_then(|a| serde_json::from_str::<&RawValue>(a).ok())
+        .map(RawValue::to_owned)
+        .or_else(empty)
+        .unwrap_or_default()
+}
 
 pub fn from_chat(body: &[u8]) -> Option<Vec<u8>> {
-    let v: Value = serde_json::from_slice(body).ok()?;
-    let choice = v.get("choices")?.as_array()?.first()?;
-    let m = choice.get("message")?;
-    let model = v.get("model").and_then(Value::as_str).unwrap_or("");
-    let id = message_id(
-        v.get("id")
-            .and_then(Value::as_str)
-            .unwrap_or("chatcmpl-unknown"),
-    );
-    let mut out = Message::new(id, model);
-    if let Some(t) = m
-        .get("reasoning_content")
-        .and_then(Value::as_str)
-        .filter(|t| !t.is_empty())
-    {
-        out.content.push(Block::Thinking {
-            thinking: t.to_string(),
-            signature: String::new(),
-        });
+    let v = CompletionView::parse(body)?;
+    let choice = v.choices.into_iter().next()?;
+    let m = choice.message;
+    let model = v.model.unwrap_or(Cow::Borrowed(""));
+    let id = message_id(v.id.as_deref().unwrap_or("chatcmpl-unknown"));
+    let mut out = Message::new(id, &model);
+    if let Some(t) = m.reasoning_content.filter(|t| !t.is_empty()) {
+        out.content.push(Block::thinking(t));
     }
-    if let Some(t) = m
-        .get("content")
-        .and_then(Value::as_str)
-        .filter(|t| !t.is_empty())
-    {
-        out.content.push(Block::Text {
-            text: t.to_string(),
-        });
+    if let Some(t) = m.content.filter(|t| !t.is_empty()) {
+        out.content.push(Block::text(t));
     }
-    for c in m
-        .get("tool_calls")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let f = c.get("function").unwrap_or(&Value::Null);
-        let input = f
-            .get("arguments")
-            .and_then(Value::as_str)
-            .and_then(|a| serde_json::from_str::<Value>(a).ok())
-            .filter(Value::is_object)
-            .unwrap_or_else(|| Value::Object(serde_json::Map::new()));
-        out.content.push(Block::ToolUse {
-            id: c
-                .get("id")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-            name: f
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
+    for c in m.tool_calls.into_iter().flatten() {
+        let input = input(c.function.arguments.as_deref());
+        out.content.push(Block::tool_use(
+            c.id.unwrap_or_default(),
+            c.function.name.unwrap_or_default(),
             input,
-        });
+        ));
     }
     out.stop_reason = Some(stop_reason(
-        choice
-            .get("finish_reason")
-            .and_then(Value::as_str)
-            .unwrap_or("stop"),
+        choice.finish_reason.as_deref().unwrap_or("stop"),
     ));
-    let u = v.get("usage");
-    let get = |k: &str| {
-        u.and_then(|u| u.get(k))
-            .and_then(Value::as_u64)
-            .unwrap_or(0)
-    };
+    let u = v.usage.unwrap_or_default();
     out.usage = Usage {
-        input_tokens: get("prompt_tokens"),
-        output_tokens: get("completion_tokens"),
+        input_tokens: u.prompt_tokens,
+        output_tokens: u.completion_tokens,
     };
     serde_json::to_vec(&out).ok()
 }

@@ -1,9 +1,11 @@
 //! Anthropic Messages API shapes the gateway writes: the message, its stream events, errors.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 pub use crate::providers::anthropic::error_body::{error_type, ErrorBody};
-use serde_json::Value;
 
 #[derive(Serialize, Debug)]
 pub struct Message<'a> {
@@ -12,27 +14,58 @@ pub struct Message<'a> {
     pub kind: &'static str,
     pub role: &'static str,
     pub model: &'a str,
-    pub content: Vec<Block>,
+    pub content: Vec<Block<'a>>,
     pub stop_reason: Option<&'static str>,
     pub stop_sequence: Option<String>,
     pub usage: Usage,
 }
 
+/// A content block. Written as plain structs with their `type` (an internally tagged enum
+/// would serialize through a map, several times slower on this path).
 #[derive(Serialize, Debug)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Block {
+#[serde(untagged)]
+pub enum Block<'a> {
     Text {
-        text: String,
+        #[serde(rename = "type")]
+        kind: &'static str,
+        text: Cow<'a, str>,
     },
     Thinking {
-        thinking: String,
-        signature: String,
+        #[serde(rename = "type")]
+        kind: &'static str,
+        thinking: Cow<'a, str>,
+        signature: &'static str,
     },
     ToolUse {
-        id: String,
-        name: String,
-        input: Value,
+        #[serde(rename = "type")]
+        kind: &'static str,
+        id: Cow<'a, str>,
+        name: Cow<'a, str>,
+        input: Box<RawValue>,
     },
+}
+
+impl<'a> Block<'a> {
+    pub fn text(text: Cow<'a, str>) -> Self {
+        Self::Text { kind: "text", text }
+    }
+
+    pub fn thinking(thinking: Cow<'a, str>) -> Self {
+        Self::Thinking {
+            kind: "thinking",
+            thinking,
+            signature: "",
+        }
+    }
+
+    pub fn tool_use(id: Cow<'a, str>, name: Cow<'a, str>, input: Box<RawValue>) -> Self {
+        Self::ToolUse {
+            kind: "tool_use",
+            id,
+            name,
+            input,
+        }
+    }
 }
 
 #[derive(Serialize, Debug, Default, Clone, Copy)]

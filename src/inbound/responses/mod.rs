@@ -11,8 +11,9 @@ pub mod stream;
 
 use std::time::Instant;
 
+use actix_web::body::BodyStream;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::dispatch::NativeAnswer;
 use crate::error::GatewayError;
@@ -22,7 +23,6 @@ use crate::http::request::{
 };
 use crate::inbound::chunk_bridge::translated;
 use crate::openai::Endpoint;
-use crate::providers::contract::Call;
 use crate::providers::native::{NativeApi, NativeBody};
 use crate::state::{AppState, Worker};
 use output::Output;
@@ -47,33 +47,6 @@ fn stored_messages(record: &[u8]) -> Option<Vec<Value>> {
     v.get("messages")?.as_array().cloned()
 }
 
-/// Whether any deployment of the group takes Responses requests as they are (then an id the
-/// gateway did not store may be the upstream's own).
-fn group_has_native(state: &AppState, model: &str, body: &NativeBody) -> bool {
-    let cfg = &state.config;
-    let Ok(group) = resolve_group(cfg, model) else {
-        return false;
-    };
-    let empty = Map::new();
-    cfg.groups
-        .get(usize::from(u16::try_from(group.0).unwrap_or(u16::MAX)))
-        .is_some_and(|g| {
-            g.deployments.iter().any(|&i| {
-                let d = cfg.deployment(i);
-                let call = Call {
-                    upstream: &d.upstream,
-                    endpoint: Endpoint::Chat,
-                    body: &empty,
-                    stream: false,
-                    drop_params: true,
-                    answer_model: None,
-                    credential: None,
-                };
-                d.provider.native(&call, body).is_some()
-            })
-        })
-}
-
 pub async fn create(
     req: HttpRequest,
     payload: web::Payload,
@@ -87,12 +60,18 @@ pub async fn create(
         let (body, permit) = read_body(&req, payload, &state.config, &state.body_budget).await?;
         let mut client = parse_object(&body)?;
         drop(body);
-        let mut native = client.clone();
-        strip_router_fields(&mut native, &["metadata"]);
-        let native = NativeBody {
-            api: NativeApi::Responses,
-            body: native,
-        };
+        let model = client.get("model").and_then(Value::as_str).unwrap_or("");
+        // The client's body is kept as it is only for a group with a `/responses` server.
+        let native = resolve_group(&state.config, model)
+            .is_ok_and(|g| state.config.group_speaks(g, NativeApi::Responses))
+            .then(|| {
+                let mut body = client.clone();
+                strip_router_fields(&mut body, &["metadata"]);
+                NativeBody {
+                    api: NativeApi::Responses,
+                    body,
+                }
+            });
         // A response the gateway stored continues here, through the bridge; an id it does not
         // know may be an upstream's own, if the group has a server that keeps responses.
         let mut continues_stored = false;
@@ -103,8 +82,7 @@ pub async fn create(
                     stored_messages(&record).unwrap_or_default()
                 }
                 None => {
-                    let model = client.get("model").and_then(Value::as_str).unwrap_or("");
-                    if !group_has_native(&state, model, &native) {
+                    if native.is_none() {
                         return Err(not_found(prev, Some("previous_response_id")));
                     }
                     Vec::new()
@@ -131,7 +109,7 @@ pub async fn create(
             started,
         )?;
         if !continues_stored {
-            p.native = Some(native);
+            p.native = native;
         }
         let output = Output::new(&p.requested_model, echo);
         let history = keep.then_some(turn.history);
@@ -180,31 +158,22 @@ async fn render(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/event-stream"));
     let (head, body) = resp.into_parts();
-    let mut b = HttpResponse::build(head.status());
-    for (k, v) in head.headers() {
-        if k != "content-length" && k != "content-type" {
-            b.insert_header((k.clone(), v.clone()));
-        }
-    }
     if streaming {
         let on_complete: Option<stream::OnComplete> = history.map(|history| {
             Box::new(move |r: &Value, answer: Value| keep(&store, r, history, answer))
                 as stream::OnComplete
         });
-        b.insert_header(("content-type", "text/event-stream; charset=utf-8"));
-        return b.streaming(translated(
-            body,
-            stream::ToResponses::new(output, on_complete),
-        ));
+        let events = translated(body, stream::ToResponses::new(output, on_complete));
+        return head.set_body(BodyStream::new(events)).map_into_boxed_body();
     }
     let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
     match output::from_chat(&bytes, output) {
         Some((response, answer)) => {
+            let body = serde_json::to_vec(&response).unwrap_or_default();
             if let Some(history) = history {
                 keep(&store, &response, history, answer);
             }
-            b.content_type("application/json")
-                .body(serde_json::to_vec(&response).unwrap_or_default())
+            head.set_body(body).map_into_boxed_body()
         }
         None => GatewayError::Upstream {
             status: 502,
@@ -212,7 +181,12 @@ async fn render(
             message: "the upstream answer could not be read as a response".into(),
             retry_after: None,
         }
-        .response(""),
+        .response(
+            head.headers()
+                .get("x-litellm-call-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default(),
+        ),
     }
 }
 

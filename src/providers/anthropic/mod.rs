@@ -40,6 +40,10 @@ impl Provider for Anthropic {
         })
     }
 
+    fn speaks(&self, _upstream: &Upstream, api: NativeApi) -> bool {
+        api != NativeApi::Responses
+    }
+
     fn native(
         &self,
         call: &Call<'_>,

@@ -137,13 +137,17 @@ impl Provider for Bedrock {
         self.signed(d, action, serde_json::to_vec(&body).unwrap_or_default())
     }
 
+    fn speaks(&self, upstream: &Upstream, api: NativeApi) -> bool {
+        api != NativeApi::Responses && config::model_id(&upstream.model).contains("anthropic.")
+    }
+
     fn native(
         &self,
         call: &Call<'_>,
         native: &NativeBody,
     ) -> Option<Result<UpstreamRequest, AttemptError>> {
         let d = call.upstream;
-        if !config::model_id(&d.model).contains("anthropic.") {
+        if !self.speaks(d, native.api) {
             return None;
         }
         // InvokeModel takes no `stream` field: the action says it.

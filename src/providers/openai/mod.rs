@@ -60,12 +60,16 @@ impl Provider for OpenAiCompatible {
         })
     }
 
+    fn speaks(&self, _upstream: &Upstream, api: NativeApi) -> bool {
+        api == NativeApi::Responses && self.responses.load(Ordering::Relaxed)
+    }
+
     fn native(
         &self,
         call: &Call<'_>,
         native: &NativeBody,
     ) -> Option<Result<UpstreamRequest, AttemptError>> {
-        if native.api != NativeApi::Responses || !self.responses.load(Ordering::Relaxed) {
+        if !self.speaks(call.upstream, native.api) {
             return None;
         }
         let d = call.upstream;

@@ -130,13 +130,17 @@ impl Provider for Vertex {
         })
     }
 
+    fn speaks(&self, upstream: &Upstream, api: NativeApi) -> bool {
+        api != NativeApi::Responses && is_claude(upstream)
+    }
+
     fn native(
         &self,
         call: &Call<'_>,
         native: &NativeBody,
     ) -> Option<Result<UpstreamRequest, AttemptError>> {
         let d = call.upstream;
-        if !is_claude(d) {
+        if !self.speaks(d, native.api) {
             return None;
         }
         let (url, body) = match native.api {
