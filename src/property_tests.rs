@@ -258,9 +258,9 @@ proptest! {
         body.insert("messages".into(), Value::Array(msgs));
         body.insert("max_tokens".into(), json!(16));
         let _ = crate::inbound::messages::request::to_chat(&body);
-        let _ = crate::inbound::messages::response::from_chat(answer.to_string().as_bytes());
+        let _ = crate::inbound::messages::response::from_chat(answer.to_string().as_bytes(), "m");
         let mut t = crate::inbound::chunk_bridge::ChunkBridge::new(
-            crate::inbound::messages::stream::ToMessages::new(),
+            crate::inbound::messages::stream::ToMessages::new("m"),
         );
         let _ = t.push(format!("data: {answer}\n\n").as_bytes());
         let _ = t.end();

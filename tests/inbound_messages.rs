@@ -118,6 +118,7 @@ fn errors_come_back_in_anthropics_shape_and_fallbacks_apply() {
     let v = r.json();
     assert_eq!(v["type"], "message");
     assert_eq!(v["content"][0]["text"], "from the backup");
+    assert_eq!(v["model"], "main", "the model the client asked for");
 
     let mut no_fallback = ask.clone();
     no_fallback["disable_fallbacks"] = json!(true);

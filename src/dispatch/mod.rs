@@ -56,6 +56,9 @@ pub struct Prepared {
     pub started: Instant,
     /// Remote images fetched for an inline-only provider (Gemini), once per request.
     pub inlined_images: ImagesOnce,
+    /// The answer is translated into another API before the client sees it (which names the
+    /// model itself): the upstream's chat answer is not rewritten on the way.
+    pub answer_translated: bool,
     /// The client's body in its own API (Anthropic's Messages), for deployments that speak it;
     /// `body` is its chat translation, for the others and for the cache.
     pub native: Option<NativeBody>,
@@ -158,7 +161,8 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                 }
                 log.attempts += 1;
                 // LiteLLM reports the requested name on a direct answer, the upstream's after a fallback.
-                let rewrite = (next.group() == p.group).then(|| p.requested_model.clone());
+                let rewrite = (next.group() == p.group && !p.answer_translated)
+                    .then(|| p.requested_model.clone());
                 let attempt_started = Instant::now();
                 match attempt::call(&state.config, worker, d, &p, rewrite).await {
                     Ok(Answered {

@@ -124,6 +124,7 @@ pub async fn probe_all(
             started: Instant::now(),
             inlined_images: Default::default(),
             native: None,
+            answer_translated: false,
         };
         let worker = worker.clone();
         let state = state.clone();

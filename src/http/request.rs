@@ -375,5 +375,6 @@ pub fn prepare(
         started,
         inlined_images: Default::default(),
         native: None,
+        answer_translated: false,
     })
 }

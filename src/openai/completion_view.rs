@@ -12,8 +12,6 @@ use serde::{Deserialize, Deserializer};
 pub struct CompletionView<'a> {
     #[serde(borrow, default, deserialize_with = "text")]
     pub id: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text")]
-    pub model: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub choices: Vec<ChoiceView<'a>>,
     #[serde(default)]

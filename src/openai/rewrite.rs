@@ -39,6 +39,13 @@ struct RawUsage {
     total_tokens: Option<u64>,
 }
 
+/// A JSON object's `usage`, every other member skipped.
+#[derive(Deserialize)]
+struct UsageOnly {
+    #[serde(default)]
+    usage: Option<RawUsage>,
+}
+
 fn parse_usage(raw: &RawValue) -> Option<Usage> {
     let u = serde_json::from_str::<RawUsage>(raw.get()).ok()?;
     Some(Usage::counted(
@@ -71,6 +78,13 @@ pub fn model_span(body: &[u8]) -> Option<(Option<std::ops::Range<usize>>, Usage)
 /// The answer with `model` set to `model` (when given), and its usage. `None` when the body is
 /// not a JSON object.
 pub fn rewrite(body: &[u8], model: Option<&str>) -> Option<(Vec<u8>, Usage)> {
+    if model.is_none() {
+        // Nothing to replace: the body as it came, its usage read without copying it.
+        let answer: UsageOnly = serde_json::from_slice(body).ok()?;
+        let u = answer.usage.unwrap_or_default();
+        let usage = Usage::counted(u.prompt_tokens, u.completion_tokens, u.total_tokens);
+        return Some((body.to_vec(), usage));
+    }
     let top: TopLevel = serde_json::from_slice(body).ok()?;
     let mut out = Vec::with_capacity(body.len() + 16);
     let mut usage = Usage::default();

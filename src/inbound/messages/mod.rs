@@ -47,6 +47,7 @@ pub async fn messages(
             id.clone(),
             started,
         )?;
+        p.answer_translated = true;
         // Kept only for a group that has an Anthropic model to send it to.
         if state.config.group_speaks(p.group, NativeApi::Messages) {
             strip_router_fields(&mut anthropic, &["metadata"]);
@@ -60,8 +61,9 @@ pub async fn messages(
     .await;
     match prepared {
         Ok((p, _permit)) => {
+            let model = p.requested_model.clone();
             let resp = dispatch::serve(&state, &worker, p).await;
-            render(resp).await
+            render(resp, &model).await
         }
         Err(e) => error_response(e.status().as_u16(), &e.to_string(), &id),
     }
@@ -79,7 +81,7 @@ fn error_response(status: u16, message: &str, call_id: &str) -> HttpResponse {
 
 /// The gateway's OpenAI-shaped answer in Anthropic's shapes, on the same head (status and
 /// headers); a native answer is already in them.
-async fn render(resp: HttpResponse) -> HttpResponse {
+async fn render(resp: HttpResponse, model: &str) -> HttpResponse {
     if resp.extensions().get::<NativeAnswer>().is_some() {
         return resp;
     }
@@ -106,11 +108,11 @@ async fn render(resp: HttpResponse) -> HttpResponse {
             .map_into_boxed_body();
     }
     if streaming {
-        let events = translated(body, stream::ToMessages::new());
+        let events = translated(body, stream::ToMessages::new(model));
         return head.set_body(BodyStream::new(events)).map_into_boxed_body();
     }
     let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
-    match response::from_chat(&bytes) {
+    match response::from_chat(&bytes, model) {
         Some(message) => head.set_body(message).map_into_boxed_body(),
         None => {
             let call_id = head

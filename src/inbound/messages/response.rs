@@ -1,7 +1,5 @@
 //! A `chat.completion` as a Messages API message, read through the typed view (no JSON tree).
 
-use std::borrow::Cow;
-
 use serde_json::value::RawValue;
 
 use super::wire::{message_id, stop_reason, Block, Message, Usage};
@@ -20,13 +18,13 @@ fn input(arguments: Option<&str>) -> Box<RawValue> {
         .unwrap_or_default()
 }
 
-pub fn from_chat(body: &[u8]) -> Option<Vec<u8>> {
+/// `model` is the name the client asked for (the upstream's answer is not renamed on the way).
+pub fn from_chat(body: &[u8], model: &str) -> Option<Vec<u8>> {
     let v = CompletionView::parse(body)?;
     let choice = v.choices.into_iter().next()?;
     let m = choice.message;
-    let model = v.model.unwrap_or(Cow::Borrowed(""));
     let id = message_id(v.id.as_deref().unwrap_or("chatcmpl-unknown"));
-    let mut out = Message::new(id, &model);
+    let mut out = Message::new(id, model);
     if let Some(t) = m.reasoning_content.filter(|t| !t.is_empty()) {
         out.content.push(Block::thinking(t));
     }

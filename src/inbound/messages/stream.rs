@@ -17,6 +17,7 @@ enum Open {
 }
 
 pub struct ToMessages {
+    model: String,
     started: bool,
     open: Open,
     index: i64,
@@ -26,8 +27,10 @@ pub struct ToMessages {
 }
 
 impl ToMessages {
-    pub fn new() -> Self {
+    /// `model`: the name the client asked for.
+    pub fn new(model: &str) -> Self {
         Self {
+            model: model.to_string(),
             started: false,
             open: Open::None,
             index: -1,
@@ -48,7 +51,7 @@ impl ToMessages {
                 .and_then(Value::as_str)
                 .unwrap_or("chatcmpl-stream"),
         );
-        let model = chunk.get("model").cloned().unwrap_or(Value::Null);
+        let model = &self.model;
         event(
             "message_start",
             &json!({"type": "message_start", "message": {"id": id, "type": "message", "role": "assistant",
@@ -225,7 +228,7 @@ mod tests {
 
     #[test]
     fn a_chunk_stream_becomes_messages_events_block_by_block() {
-        let mut t = ChunkBridge::new(ToMessages::new());
+        let mut t = ChunkBridge::new(ToMessages::new("qwen"));
         let mut out = Vec::new();
         // Fed in awkward pieces, as a network would.
         for piece in format!("{CHUNKS}data: [DONE]\n\n").as_bytes().chunks(17) {
@@ -259,14 +262,14 @@ mod tests {
 
     #[test]
     fn a_cut_stream_or_an_error_event_ends_with_an_error_not_a_message_stop() {
-        let mut t = ChunkBridge::new(ToMessages::new());
+        let mut t = ChunkBridge::new(ToMessages::new("qwen"));
         let mut out = t.push(CHUNKS.as_bytes());
         out.extend(t.end());
         let ev = events(&out);
         assert_eq!(ev.last().unwrap().0, "error");
         assert!(!ev.iter().any(|(n, _)| n == "message_stop"));
 
-        let mut t = ChunkBridge::new(ToMessages::new());
+        let mut t = ChunkBridge::new(ToMessages::new("qwen"));
         let out = t.push(b"data: {\"error\":{\"message\":\"Rate limit\",\"type\":\"throttling_error\",\"code\":\"429\"}}\n\n");
         let ev = events(&out);
         assert_eq!(ev[0].0, "error");

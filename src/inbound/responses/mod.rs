@@ -108,6 +108,7 @@ pub async fn create(
             id.clone(),
             started,
         )?;
+        p.answer_translated = true;
         if !continues_stored {
             p.native = native;
         }

@@ -113,12 +113,6 @@ impl Output {
         }
     }
 
-    pub fn set_model(&mut self, model: &str) {
-        if !model.is_empty() {
-            self.model = model.to_string();
-        }
-    }
-
     pub fn finish(&mut self, reason: &str) {
         self.finish = Some(reason.to_string());
     }
@@ -273,7 +267,6 @@ impl Output {
 pub fn from_chat(body: &[u8], mut out: Output) -> Option<(Value, Value)> {
     let v: Value = serde_json::from_slice(body).ok()?;
     let choice = v.get("choices")?.as_array()?.first()?;
-    out.set_model(v.get("model").and_then(Value::as_str).unwrap_or(""));
     out.add_message(choice.get("message")?);
     if let Some(r) = choice.get("finish_reason").and_then(Value::as_str) {
         out.finish(r);

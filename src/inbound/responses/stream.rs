@@ -227,9 +227,6 @@ impl ToResponses {
 impl FromChunks for ToResponses {
     fn chunk(&mut self, chunk: &Value, out: &mut Vec<u8>) {
         self.start(out);
-        if let Some(m) = chunk.get("model").and_then(Value::as_str) {
-            self.output.set_model(m);
-        }
         if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
             self.output.usage(u);
         }
