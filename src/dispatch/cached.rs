@@ -3,7 +3,7 @@
 
 use actix_web::HttpResponse;
 
-use super::log::RequestLog;
+use super::settle::{self, AnswerHeaders, Outcome, Settlement};
 use super::Prepared;
 use crate::cache::{entry, CachePlan};
 use crate::state::AppState;
@@ -26,33 +26,39 @@ pub fn respond(
     } else {
         None
     };
-    let mut log = RequestLog::new(&p.call_id, &p.requested_model, p.stream, p.started);
-    let usage = stored.usage;
-    (log.prompt_tokens, log.completion_tokens) = (usage.prompt_tokens, usage.completion_tokens);
+    let mut log = Settlement::begin(&p.call_id, &p.requested_model, p.stream, p.started);
+    log.usage = stored.usage;
     log.deployment = "cache".into();
-    log.outcome = "cache_hit";
-    let mut resp = HttpResponse::Ok();
-    resp.insert_header(("x-litellm-call-id", p.call_id.as_str()))
-        .insert_header(("x-litellm-model-group", state.config.group_name(p.group)))
-        .insert_header(("x-litellm-cache-key", plan.key.as_str()))
-        .insert_header(("x-switchyard-cache", "hit"))
-        .insert_header(("x-litellm-attempted-retries", "0"))
-        .insert_header(("x-litellm-attempted-fallbacks", "0"));
+    log.end(Outcome::CacheHit, 200);
+    let mut resp = hit(state, p, plan);
     let out = if let Some(sse) = sse {
         resp.insert_header(("content-type", "text/event-stream; charset=utf-8"))
             .insert_header(("cache-control", "no-cache"))
             .body(sse)
     } else {
         let body = stored.with_model(&p.requested_model);
-        resp.insert_header((
-            "x-litellm-response-duration-ms",
-            format!("{:.3}", p.started.elapsed().as_secs_f64() * 1000.0),
-        ))
-        .content_type("application/json")
-        .body(body)
+        settle::duration_headers(&mut resp, p.started, None);
+        resp.content_type("application/json").body(body)
     };
-    log.status = 200;
     Some(out)
+}
+
+/// An answer from the cache: LiteLLM's headers, the key, and the hit marker.
+fn hit(state: &AppState, p: &Prepared, plan: &CachePlan) -> actix_web::HttpResponseBuilder {
+    let mut resp = HttpResponse::Ok();
+    settle::answer_headers(
+        &mut resp,
+        &AnswerHeaders {
+            call_id: &p.call_id,
+            model_group: state.config.group_name(p.group),
+            deployment: None,
+            retries: 0,
+            fallbacks: 0,
+        },
+    );
+    resp.insert_header(("x-litellm-cache-key", plan.key.as_str()))
+        .insert_header(("x-switchyard-cache", "hit"));
+    resp
 }
 
 /// Embeddings whose every item was in the cache.
@@ -62,17 +68,10 @@ pub fn respond_items(
     plan: &CachePlan,
     embeddings: Vec<serde_json::Value>,
 ) -> HttpResponse {
-    let mut log = RequestLog::new(&p.call_id, &p.requested_model, false, p.started);
+    let mut log = Settlement::begin(&p.call_id, &p.requested_model, false, p.started);
     log.deployment = "cache".into();
-    log.outcome = "cache_hit";
-    log.status = 200;
-    HttpResponse::Ok()
-        .insert_header(("x-litellm-call-id", p.call_id.as_str()))
-        .insert_header(("x-litellm-model-group", state.config.group_name(p.group)))
-        .insert_header(("x-litellm-cache-key", plan.key.as_str()))
-        .insert_header(("x-switchyard-cache", "hit"))
-        .insert_header(("x-litellm-attempted-retries", "0"))
-        .insert_header(("x-litellm-attempted-fallbacks", "0"))
+    log.end(Outcome::CacheHit, 200);
+    hit(state, p, plan)
         .content_type("application/json")
         .body(crate::cache::embeddings::from_cache(
             embeddings,

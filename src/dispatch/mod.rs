@@ -6,21 +6,21 @@ pub mod cache_step;
 pub mod cached;
 pub mod cluster;
 pub mod inline_images;
-pub mod log;
 pub mod relay;
+pub mod settle;
 
 use std::time::Instant;
 
 use actix_web::HttpResponse;
 use serde_json::{Map, Value};
-use switchyard_actors::clock::{now_ms, saturating_micros, saturating_millis};
+use switchyard_actors::clock::saturating_millis;
 
 use switchyard_actors::plan::{
     AttemptError, AttemptFailure, FinalError, RequestOverrides, RequestProgress,
 };
 use switchyard_actors::seconds::Seconds;
 use switchyard_actors::supervisor::{Grant, NextStep, Step};
-use switchyard_actors::GroupIdx;
+use switchyard_actors::{ErrorClass, GroupIdx};
 
 use crate::cache::control::CacheControl;
 use crate::cache::entry::has_output;
@@ -31,8 +31,8 @@ use crate::state::{AppState, Worker};
 
 use attempt::{Answer, Answered};
 use cache_step::CacheStep;
-use log::RequestLog;
 use relay::{PendingStore, StreamEnd};
+use settle::{AnswerHeaders, Outcome, Settlement};
 
 /// A validated client request, ready to route.
 pub struct Prepared {
@@ -107,10 +107,8 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
             .filter(|pl| pl.store && served == p.group)
             .zip(worker.cache.as_ref())
     };
-    let mut log = RequestLog::new(&p.call_id, &p.requested_model, p.stream, p.started);
-    // Until an answer is chosen: if this future is dropped, the client went away (nginx's 499).
-    log.status = 499;
-    log.outcome = "client_closed";
+    // Until an answer is chosen: if this future is dropped, the client went away.
+    let mut log = Settlement::begin(&p.call_id, &p.requested_model, p.stream, p.started);
     let mut progress = RequestProgress::new(p.group, p.overrides.clone());
     let mut failure: Option<AttemptFailure> = None;
     loop {
@@ -125,16 +123,15 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
             Ok(step) => step,
             Err(e) => {
                 let err = GatewayError::Internal(format!("router unavailable: {e}"));
-                log.status = 500;
-                log.outcome = "error";
+                log.end(Outcome::Failed(ErrorClass::InternalServer), 500);
                 return err.response(&p.call_id);
             }
         };
         match step {
             Step::GiveUp(fe) => {
+                let class = fe.error.class;
                 let err = final_error(state, &p, fe);
-                log.status = err.status().as_u16();
-                log.outcome = "error";
+                log.end(Outcome::Failed(class), err.status().as_u16());
                 return err.response(&p.call_id);
             }
             Step::Wait {
@@ -171,24 +168,17 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                         headers,
                     }) => {
                         log.deployment = d.id.clone();
-                        log.status = 200;
-                        log.outcome = "ok";
                         let mut resp = HttpResponse::Ok();
-                        resp.insert_header(("x-litellm-call-id", p.call_id.as_str()))
-                            .insert_header(("x-litellm-model-id", d.id.as_str()))
-                            .insert_header((
-                                "x-litellm-model-group",
-                                state.config.group_name(next.group()),
-                            ))
-                            .insert_header(("x-litellm-model-api-base", d.public_api_base()))
-                            .insert_header((
-                                "x-litellm-attempted-retries",
-                                next.retries().to_string(),
-                            ))
-                            .insert_header((
-                                "x-litellm-attempted-fallbacks",
-                                next.fallbacks().to_string(),
-                            ));
+                        settle::answer_headers(
+                            &mut resp,
+                            &AnswerHeaders {
+                                call_id: &p.call_id,
+                                model_group: state.config.group_name(next.group()),
+                                deployment: Some((&d.id, d.public_api_base())),
+                                retries: next.retries(),
+                                fallbacks: next.fallbacks(),
+                            },
+                        );
                         if plan.is_some() {
                             let partial = item_hits
                                 .as_ref()
@@ -216,8 +206,10 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                                         Ok(Some(merged)) => body = merged,
                                         Ok(None) => {}
                                         Err(err) => {
-                                            log.status = err.status().as_u16();
-                                            log.outcome = "error";
+                                            log.end(
+                                                Outcome::Failed(ErrorClass::InternalServer),
+                                                err.status().as_u16(),
+                                            );
                                             return err.response(&p.call_id);
                                         }
                                     }
@@ -233,28 +225,16 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                                         cache.store(pl.key.clone(), &body, pl.ttl);
                                     }
                                 }
-                                if let (Some(ws), Some(_)) = (&worker.shared, d.spec.tpm) {
-                                    ws.add_tokens(&d.id, usage.total_tokens);
-                                }
-                                let latency = saturating_micros(attempt_started.elapsed());
-                                admission.succeed(now_ms(), latency, usage.total_tokens);
-                                log.prompt_tokens = usage.prompt_tokens;
-                                log.completion_tokens = usage.completion_tokens;
-                                let total = p.started.elapsed();
                                 let upstream = attempt_started.elapsed();
-                                resp.insert_header((
-                                    "x-litellm-response-duration-ms",
-                                    format!("{:.3}", total.as_secs_f64() * 1000.0),
-                                ))
-                                .insert_header((
-                                    "x-litellm-overhead-duration-ms",
-                                    format!(
-                                        "{:.3}",
-                                        (total.saturating_sub(upstream)).as_secs_f64() * 1000.0
-                                    ),
-                                ))
-                                .content_type("application/json")
-                                .body(body)
+                                settle::succeed(
+                                    admission,
+                                    cluster::tokens_sink(worker, d),
+                                    upstream,
+                                    usage,
+                                    &mut log,
+                                );
+                                settle::duration_headers(&mut resp, p.started, Some(upstream));
+                                resp.content_type("application/json").body(body)
                             }
                             Answer::Stream(start) => {
                                 let end = StreamEnd {

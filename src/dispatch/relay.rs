@@ -11,14 +11,14 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use serde_json::Value;
 use switchyard_actors::accrual::FailureFacts;
-use switchyard_actors::clock::{now_ms, saturating_micros};
+use switchyard_actors::clock::now_ms;
 use switchyard_actors::deployment::{DeploymentActor, RecordFailure};
 use switchyard_actors::gate::Admission;
 use switchyard_actors::plan::AttemptError;
 use switchyard_actors::seconds::Seconds;
 use switchyard_actors::ErrorClass;
 
-use super::log::RequestLog;
+use super::settle::{self, Outcome, Settlement};
 use crate::cache::entry::StreamCollector;
 use crate::cache::WorkerCache;
 use crate::openai::chunk::done_event;
@@ -36,7 +36,7 @@ pub struct StreamEnd {
     pub admission: Admission,
 
     pub reporter: Addr<DeploymentActor>,
-    pub log: RequestLog,
+    pub log: Settlement,
     pub attempt_started: Instant,
     pub client_timeout: bool,
     /// Where the assembled answer goes once the stream has completed.
@@ -311,17 +311,12 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
                 tokens_sink,
                 ..
             } = end;
-            if let Some(sink) = tokens_sink {
-                sink(usage.total_tokens);
-            }
             if let (Some(store), Some(collector)) = (store, self.collector.take()) {
                 if let Some(answer) = collector.finish() {
                     store.cache.store(store.key, &answer, store.ttl);
                 }
             }
-            admission.succeed(now_ms(), saturating_micros(ttft), usage.total_tokens);
-            log.prompt_tokens = usage.prompt_tokens;
-            log.completion_tokens = usage.completion_tokens;
+            settle::succeed(admission, tokens_sink, ttft, usage, &mut log);
         }
     }
 
@@ -335,7 +330,7 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
              the answer was cut here",
         ));
         if let Some(mut end) = self.end.take() {
-            end.log.outcome = "cut_at_shutdown";
+            end.log.end(Outcome::CutAtShutdown, 200);
         }
     }
 
@@ -352,7 +347,7 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
                 },
                 now_ms: now_ms(),
             });
-            end.log.outcome = "stream_error";
+            end.log.end(Outcome::StreamFailed(class), 200);
             tracing::warn!(call_id = %end.log.call_id, deployment = %end.log.deployment, "{}", crate::secret::redact(message));
         }
     }
@@ -362,7 +357,7 @@ impl<S> Drop for Relay<S> {
     fn drop(&mut self) {
         if let Some(end) = &mut self.end {
             // The client went away before the stream ended.
-            end.log.outcome = "client_closed";
+            end.log.end(Outcome::ClientClosed, 200);
         }
     }
 }

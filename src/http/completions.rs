@@ -34,21 +34,10 @@ async fn handle(
         // form lives that long.
         Ok((p, _permit)) => dispatch::serve(&state, &worker, p).await,
         Err(e) => {
-            log_rejected(&id, &e);
+            crate::dispatch::settle::Settlement::rejected(&id, e.status().as_u16(), &e);
             e.response(&id)
         }
     }
-}
-
-fn log_rejected(call_id: &str, e: &GatewayError) {
-    tracing::info!(
-        target: "switchyard::request",
-        call_id,
-        status = e.status().as_u16(),
-        outcome = "rejected",
-        reason = %e,
-        "request"
-    );
 }
 
 pub async fn chat(

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::{error_response, request};
 use crate::dispatch::attempt;
+use crate::dispatch::settle::Settlement;
 use crate::error::GatewayError;
 use crate::http::body::read_body;
 use crate::http::request::{authorize, call_id, parse_object, resolve_group, strip_router_fields};
@@ -29,7 +30,10 @@ pub async fn count_tokens(
             .insert_header(("x-switchyard-token-count", source))
             .content_type("application/json")
             .body(json!({"input_tokens": n}).to_string()),
-        Err(e) => error_response(e.status().as_u16(), &e.to_string(), &id),
+        Err(e) => {
+            Settlement::rejected(&id, e.status().as_u16(), &e);
+            error_response(e.status().as_u16(), &e.to_string(), &id)
+        }
     }
 }
 

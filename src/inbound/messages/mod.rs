@@ -16,6 +16,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use crate::dispatch;
+use crate::dispatch::settle::Settlement;
 use crate::dispatch::NativeAnswer;
 use crate::error::GatewayError;
 use crate::http::body::read_body;
@@ -65,7 +66,10 @@ pub async fn messages(
             let resp = dispatch::serve(&state, &worker, p).await;
             render(resp, &model).await
         }
-        Err(e) => error_response(e.status().as_u16(), &e.to_string(), &id),
+        Err(e) => {
+            Settlement::rejected(&id, e.status().as_u16(), &e);
+            error_response(e.status().as_u16(), &e.to_string(), &id)
+        }
     }
 }
 

@@ -15,6 +15,7 @@ use actix_web::body::BodyStream;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
+use crate::dispatch::settle::Settlement;
 use crate::dispatch::NativeAnswer;
 use crate::error::GatewayError;
 use crate::http::body::read_body;
@@ -122,7 +123,10 @@ pub async fn create(
             let resp = crate::dispatch::serve(&state, &worker, p).await;
             render(resp, output, history, worker.responses.clone()).await
         }
-        Err(e) => e.response(&id),
+        Err(e) => {
+            Settlement::rejected(&id, e.status().as_u16(), &e);
+            e.response(&id)
+        }
     }
 }
 
