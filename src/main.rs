@@ -9,6 +9,7 @@ mod inbound;
 mod json;
 mod listener;
 mod log_writer;
+mod metrics;
 mod openai;
 mod outbound_guard;
 mod panics;

@@ -183,6 +183,7 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
     }
     let draining = Arc::new(AtomicBool::new(false));
     let (cut_streams, shutdown) = tokio::sync::watch::channel(false);
+    let metrics = Arc::new(crate::metrics::Registry::new(&cfg));
     let state = web::Data::new(AppState {
         config: Arc::new(cfg),
         gates: router.gates.to_vec(),
@@ -191,6 +192,7 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
         cache: cache.clone(),
         shared_state: shared.clone(),
         body_budget: Arc::default(),
+        metrics: metrics.clone(),
         shutdown,
     });
     let tls = tls_config()?;
@@ -226,6 +228,7 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
                 cache: worker_cache,
                 shared: worker_shared,
                 responses: ResponseStore::new(redis, local_responses.clone()),
+                metrics: metrics.worker(),
             };
             // Every answer (errors and health probes included) names the instance that gave it.
             let instance =

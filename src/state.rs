@@ -24,6 +24,8 @@ pub struct AppState {
     /// Turns true when the grace period after SIGTERM is over: open streams end with an
     /// error event.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Every worker's metrics, for `/metrics`.
+    pub metrics: Arc<crate::metrics::Registry>,
     /// Request bodies held at once, under `switchyard_settings.max_buffered_request_mb`.
     pub body_budget: Arc<crate::http::body::BodyBudget>,
 }
@@ -37,6 +39,8 @@ pub struct Worker {
     pub cache: Option<WorkerCache>,
     /// This worker's connection for cluster-wide rpm/tpm counts.
     pub shared: Option<WorkerShared>,
+    /// This worker's series of the metrics.
+    pub metrics: crate::metrics::WorkerMetrics,
     /// Bridged Responses API answers, for `previous_response_id`, GET and DELETE.
     pub responses: crate::inbound::responses::store::ResponseStore,
 }

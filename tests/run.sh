@@ -5,14 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python_ok() { python3 -c "import openai, anthropic" >/dev/null 2>&1; }
+python_ok() { python3 -c "import openai, anthropic, prometheus_client" >/dev/null 2>&1; }
 if ! python_ok; then
-    echo "tests/run.sh: installing the OpenAI and Anthropic Python SDKs (pip install openai anthropic)"
-    python3 -m pip install --quiet openai anthropic 2>/dev/null \
-        || python3 -m pip install --quiet --break-system-packages openai anthropic || true
+    echo "tests/run.sh: installing the OpenAI and Anthropic Python SDKs and prometheus_client (pip install openai anthropic prometheus_client)"
+    python3 -m pip install --quiet openai anthropic prometheus_client 2>/dev/null \
+        || python3 -m pip install --quiet --break-system-packages openai anthropic prometheus_client || true
 fi
 if ! python_ok; then
-    echo "tests/run.sh: the OpenAI and Anthropic Python SDKs are required (python3 -m pip install openai anthropic)" >&2
+    echo "tests/run.sh: the OpenAI and Anthropic Python SDKs and prometheus_client are required (python3 -m pip install openai anthropic prometheus_client)" >&2
     exit 1
 fi
 yaml_ok() { python3 -c 'import yaml' >/dev/null 2>&1; }

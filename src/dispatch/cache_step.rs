@@ -53,7 +53,7 @@ pub async fn before(
         };
         if hits.iter().all(Option::is_some) {
             let all: Vec<Value> = hits.into_iter().flatten().collect();
-            return Err(cached::respond_items(state, p, plan, all));
+            return Err(cached::respond_items(state, worker, p, plan, all));
         }
         if hits.iter().any(Option::is_some) {
             let values: Vec<Value> = items.iter().map(|(v, _)| v.clone()).collect();
@@ -63,11 +63,12 @@ pub async fn before(
     } else if let (Some(plan), Some(cache)) = (&plan, &worker.cache) {
         if plan.lookup {
             if let Some(bytes) = cache.lookup(plan).await {
-                match cached::respond(state, p, plan, &bytes) {
+                match cached::respond(state, worker, p, plan, &bytes) {
                     Some(resp) => return Err(resp),
                     None => cache.discard(&plan.key, "the stored answer cannot be replayed"),
                 }
             }
+            worker.metrics.cache_miss(&p.requested_model);
         }
         // Only chat streams are assembled for the cache.
         p.collect_stream = plan.store && p.stream && p.endpoint == Endpoint::Chat;

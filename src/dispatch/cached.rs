@@ -6,12 +6,13 @@ use actix_web::HttpResponse;
 use super::settle::{self, AnswerHeaders, Outcome, Settlement};
 use super::Prepared;
 use crate::cache::{entry, CachePlan};
-use crate::state::AppState;
+use crate::state::{AppState, Worker};
 
 /// The response for a hit, or `None` when the entry cannot be used (then the request goes on
 /// upstream as a miss).
 pub fn respond(
     state: &AppState,
+    worker: &Worker,
     p: &Prepared,
     plan: &CachePlan,
     bytes: &[u8],
@@ -27,6 +28,7 @@ pub fn respond(
         None
     };
     let mut log = Settlement::begin(&p.call_id, &p.requested_model, p.stream, p.started);
+    log.metrics = Some((worker.metrics.clone(), p.client.clone()));
     log.usage = stored.usage;
     log.deployment = "cache".into();
     log.end(Outcome::CacheHit, 200);
@@ -64,11 +66,13 @@ fn hit(state: &AppState, p: &Prepared, plan: &CachePlan) -> actix_web::HttpRespo
 /// Embeddings whose every item was in the cache.
 pub fn respond_items(
     state: &AppState,
+    worker: &Worker,
     p: &Prepared,
     plan: &CachePlan,
     embeddings: Vec<serde_json::Value>,
 ) -> HttpResponse {
     let mut log = Settlement::begin(&p.call_id, &p.requested_model, false, p.started);
+    log.metrics = Some((worker.metrics.clone(), p.client.clone()));
     log.deployment = "cache".into();
     log.end(Outcome::CacheHit, 200);
     hit(state, p, plan)

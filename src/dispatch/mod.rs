@@ -25,6 +25,7 @@ use switchyard_actors::{ErrorClass, GroupIdx};
 use crate::cache::control::CacheControl;
 use crate::cache::entry::has_output;
 use crate::error::GatewayError;
+use crate::metrics::FailedAttempt;
 use crate::openai::Endpoint;
 use crate::providers::native::NativeBody;
 use crate::state::{AppState, Worker};
@@ -54,6 +55,8 @@ pub struct Prepared {
     pub collect_stream: bool,
     pub call_id: String,
     pub started: Instant,
+    /// Who called and where, for the metrics' `route`, `client_ip` and `user_agent` labels.
+    pub client: ClientFacts,
     /// Remote images fetched for an inline-only provider (Gemini), once per request.
     pub inlined_images: ImagesOnce,
     /// The answer is translated into another API before the client sees it (which names the
@@ -62,6 +65,29 @@ pub struct Prepared {
     /// The client's body in its own API (Anthropic's Messages), for deployments that speak it;
     /// `body` is its chat translation, for the others and for the cache.
     pub native: Option<NativeBody>,
+}
+
+/// The route the client called and who it is, as LiteLLM's metrics label them.
+#[derive(Clone, Debug, Default)]
+pub struct ClientFacts {
+    pub route: String,
+    pub ip: Option<std::net::IpAddr>,
+    pub user_agent: String,
+}
+
+impl ClientFacts {
+    pub fn of(req: &actix_web::HttpRequest) -> Self {
+        Self {
+            route: req.path().to_string(),
+            ip: req.peer_addr().map(|a| a.ip()),
+            user_agent: req
+                .headers()
+                .get("user-agent")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string(),
+        }
+    }
 }
 
 /// Marks a response whose body is already in the client's own API (see `Prepared::native`).
@@ -109,6 +135,7 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
     };
     // Until an answer is chosen: if this future is dropped, the client went away.
     let mut log = Settlement::begin(&p.call_id, &p.requested_model, p.stream, p.started);
+    log.metrics = Some((worker.metrics.clone(), p.client.clone()));
     let mut progress = RequestProgress::new(p.group, p.overrides.clone());
     let mut failure: Option<AttemptFailure> = None;
     loop {
@@ -131,6 +158,7 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
             Step::GiveUp(fe) => {
                 let class = fe.error.class;
                 let err = final_error(state, &p, fe);
+                log.failed_with(class);
                 log.end(Outcome::Failed(class), err.status().as_u16());
                 return err.response(&p.call_id);
             }
@@ -157,6 +185,7 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                     continue;
                 }
                 log.attempts += 1;
+                log.tried(deployment, state.config.group_name(next.group()));
                 // LiteLLM reports the requested name on a direct answer, the upstream's after a fallback.
                 let rewrite = (next.group() == p.group && !p.answer_translated)
                     .then(|| p.requested_model.clone());
@@ -226,6 +255,7 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                                     }
                                 }
                                 let upstream = attempt_started.elapsed();
+                                log.upstream = Some(upstream);
                                 settle::succeed(
                                     admission,
                                     cluster::tokens_sink(worker, d),
@@ -267,6 +297,15 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                     }
                     Err(error) => {
                         drop(admission);
+                        worker.metrics.attempt_failed(&FailedAttempt {
+                            deployment,
+                            requested_model: &p.requested_model,
+                            model_group: state.config.group_name(next.group()),
+                            status: error.status,
+                            class: error.class.name(),
+                            client_ip: p.client.ip,
+                            user_agent: &p.client.user_agent,
+                        });
                         tracing::warn!(
                             call_id = %p.call_id,
                             deployment = %d.id,

@@ -309,6 +309,7 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
                 mut log,
                 store,
                 tokens_sink,
+                attempt_started,
                 ..
             } = end;
             if let (Some(store), Some(collector)) = (store, self.collector.take()) {
@@ -316,6 +317,8 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
                     store.cache.store(store.key, &answer, store.ttl);
                 }
             }
+            log.first_token = Some(ttft);
+            log.upstream = Some(attempt_started.elapsed());
             settle::succeed(admission, tokens_sink, ttft, usage, &mut log);
         }
     }
@@ -347,6 +350,7 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
                 },
                 now_ms: now_ms(),
             });
+            end.log.failed_with(class);
             end.log.end(Outcome::StreamFailed(class), 200);
             tracing::warn!(call_id = %end.log.call_id, deployment = %end.log.deployment, "{}", crate::secret::redact(message));
         }

@@ -12,6 +12,10 @@ use switchyard_actors::clock::{now_ms, saturating_micros};
 use switchyard_actors::gate::Admission;
 use switchyard_actors::ErrorClass;
 
+use switchyard_actors::DeploymentIdx;
+
+use super::ClientFacts;
+use crate::metrics::{capitalized, FailedAttempt, Record, WorkerMetrics};
 use crate::openai::Usage;
 
 /// How a request ended.
@@ -60,6 +64,16 @@ pub struct Settlement {
     pub usage: Usage,
     pub outcome: Outcome,
     pub started: Instant,
+    /// The worker's metrics and who called: set for requests that are routed.
+    pub metrics: Option<(WorkerMetrics, ClientFacts)>,
+    /// The deployment tried last (its index) and its group.
+    pub deployment_idx: Option<DeploymentIdx>,
+    pub served_group: String,
+    /// The upstream call that answered, and its first token (streams).
+    pub upstream: Option<Duration>,
+    pub first_token: Option<Duration>,
+    /// LiteLLM's name for the failure (`Openai.RateLimitError`).
+    pub exception_class: Option<String>,
 }
 
 impl Settlement {
@@ -76,7 +90,31 @@ impl Settlement {
             usage: Usage::default(),
             outcome: Outcome::ClientClosed,
             started,
+            metrics: None,
+            deployment_idx: None,
+            served_group: model_group.to_string(),
+            upstream: None,
+            first_token: None,
+            exception_class: None,
         }
+    }
+
+    /// An attempt goes to this deployment of this group.
+    pub fn tried(&mut self, deployment: DeploymentIdx, group: &str) {
+        self.deployment_idx = Some(deployment);
+        if self.served_group != group {
+            self.served_group = group.to_string();
+        }
+    }
+
+    /// The request failed with this class (on the deployment tried last, when there was one).
+    pub fn failed_with(&mut self, class: ErrorClass) {
+        let provider = self
+            .metrics
+            .as_ref()
+            .zip(self.deployment_idx)
+            .and_then(|((m, _), d)| m.provider_label(d));
+        self.exception_class = Some(exception_class(provider, class));
     }
 
     pub fn end(&mut self, outcome: Outcome, status: u16) {
@@ -85,7 +123,30 @@ impl Settlement {
     }
 
     /// A request refused before routing: settled at once.
-    pub fn rejected(call_id: &str, status: u16, reason: &dyn std::fmt::Display) {
+    pub fn rejected(
+        metrics: Option<(&WorkerMetrics, ClientFacts)>,
+        call_id: &str,
+        status: u16,
+        reason: &dyn std::fmt::Display,
+    ) {
+        if let Some((m, client)) = metrics {
+            m.record(&Record {
+                route: &client.route,
+                requested_model: "",
+                model_group: "",
+                deployment: None,
+                status,
+                exception_class: Some("ProxyException"),
+                cache_hit: false,
+                prompt_tokens: 0,
+                completion_tokens: 0,
+                total: Duration::ZERO,
+                upstream: None,
+                first_token: None,
+                client_ip: client.ip,
+                user_agent: &client.user_agent,
+            });
+        }
         tracing::info!(
             target: "switchyard::request",
             call_id,
@@ -97,8 +158,61 @@ impl Settlement {
     }
 }
 
+/// LiteLLM's exception class label: the provider, capitalised, and the error's class name.
+fn exception_class(provider: Option<&str>, class: ErrorClass) -> String {
+    match provider {
+        Some(p) => format!("{}.{}", capitalized(p), class.name()),
+        None => class.name().to_string(),
+    }
+}
+
+impl Settlement {
+    fn record_metrics(&self) {
+        let Some((m, client)) = &self.metrics else {
+            return;
+        };
+        let exception_class = match self.outcome {
+            Outcome::Answered | Outcome::CacheHit => None,
+            // The client went away: LiteLLM's proxy counts it as a failed request too.
+            Outcome::ClientClosed | Outcome::CutAtShutdown | Outcome::Rejected => {
+                Some(self.exception_class.as_deref().unwrap_or("ProxyException"))
+            }
+            Outcome::StreamFailed(_) | Outcome::Failed(_) => self.exception_class.as_deref(),
+        };
+        if let (Outcome::StreamFailed(class), Some(d)) = (self.outcome, self.deployment_idx) {
+            // The deployment failed after it began answering: a failed attempt too.
+            m.attempt_failed(&FailedAttempt {
+                deployment: d,
+                requested_model: &self.model_group,
+                model_group: &self.served_group,
+                status: class.client_status(),
+                class: class.name(),
+                client_ip: client.ip,
+                user_agent: &client.user_agent,
+            });
+        }
+        m.record(&Record {
+            route: &client.route,
+            requested_model: &self.model_group,
+            model_group: &self.served_group,
+            deployment: self.deployment_idx,
+            status: self.status,
+            exception_class,
+            cache_hit: self.outcome == Outcome::CacheHit,
+            prompt_tokens: self.usage.prompt_tokens,
+            completion_tokens: self.usage.completion_tokens,
+            total: self.started.elapsed(),
+            upstream: self.upstream,
+            first_token: self.first_token,
+            client_ip: client.ip,
+            user_agent: &client.user_agent,
+        });
+    }
+}
+
 impl Drop for Settlement {
     fn drop(&mut self) {
+        self.record_metrics();
         tracing::info!(
             target: "switchyard::request",
             call_id = %self.call_id,

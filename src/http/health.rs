@@ -125,6 +125,7 @@ pub async fn probe_all(
             inlined_images: Default::default(),
             native: None,
             answer_translated: false,
+            client: crate::dispatch::ClientFacts::default(),
         };
         let worker = worker.clone();
         let state = state.clone();

@@ -4,6 +4,7 @@ pub mod body;
 mod completions;
 pub mod guard;
 mod health;
+mod metrics;
 mod model_info;
 mod models;
 pub mod request;
@@ -52,7 +53,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/health/liveliness", web::get().to(health::liveliness))
         .route("/health/liveness", web::get().to(health::liveliness))
         .route("/health/readiness", web::get().to(health::readiness))
-        .route("/health", web::get().to(health::probe_all));
+        .route("/health", web::get().to(health::probe_all))
+        .route("/metrics", web::get().to(metrics::metrics))
+        .route("/metrics/", web::get().to(metrics::metrics));
     for prefix in ["", "/v1"] {
         cfg.route(
             &format!("{prefix}/models/{{model:.+}}"),

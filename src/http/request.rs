@@ -376,5 +376,6 @@ pub fn prepare(
         inlined_images: Default::default(),
         native: None,
         answer_translated: false,
+        client: crate::dispatch::ClientFacts::of(req),
     })
 }

@@ -51,6 +51,8 @@ const TOP_KEYS_NOT_USED: &[&str] = &[
     "vector_store_registry",
 ];
 const LITELLM_KEYS: &[&str] = &[
+    "callbacks",
+    "success_callback",
     "num_retries",
     "request_timeout",
     "drop_params",
@@ -67,9 +69,7 @@ const LITELLM_KEYS: &[&str] = &[
 ];
 const LITELLM_KEYS_NOT_USED: &[&str] = &[
     "modify_params",
-    "success_callback",
     "failure_callback",
-    "callbacks",
     "service_callback",
     "num_retries_per_request",
     "enable_caching_on_provider_specific_optional_params",
@@ -137,6 +137,8 @@ pub struct GatewayConfig {
     pub router_stream_timeout: Option<Seconds>,
     pub request_timeout: Option<Seconds>,
     pub drop_params: bool,
+    /// `litellm_settings.callbacks` (or `success_callback`) names `prometheus`: `/metrics` on.
+    pub prometheus: bool,
     pub json_logs: bool,
     pub verbose: bool,
     pub master_key: Option<Secret>,
@@ -365,6 +367,8 @@ impl GatewayConfig {
         let drop_params = problems.keep(l("drop_params").bool());
         let json_logs = problems.keep(l("json_logs").bool());
         let verbose = problems.keep(l("set_verbose").bool());
+        let callbacks = problems.keep(l("callbacks").strings());
+        let success_callbacks = problems.keep(l("success_callback").strings());
         if let Some(e) = problems.into_error() {
             return Err(e);
         }
@@ -378,6 +382,8 @@ impl GatewayConfig {
             Some(drop_params),
             Some(json_logs),
             Some(verbose),
+            Some(callbacks),
+            Some(success_callbacks),
         ) = (
             router_spec,
             max_request_bytes,
@@ -388,11 +394,19 @@ impl GatewayConfig {
             drop_params,
             json_logs,
             verbose,
+            callbacks,
+            success_callbacks,
         )
         else {
             return err("", "the config could not be read");
         };
+        let prometheus = callbacks
+            .iter()
+            .chain(success_callbacks.iter())
+            .flatten()
+            .any(|c| c == "prometheus");
         Ok(Self {
+            prometheus,
             source: source.to_string(),
             deployments,
             groups,

@@ -124,7 +124,12 @@ pub async fn create(
             render(resp, output, history, worker.responses.clone()).await
         }
         Err(e) => {
-            Settlement::rejected(&id, e.status().as_u16(), &e);
+            Settlement::rejected(
+                Some((&worker.metrics, crate::dispatch::ClientFacts::of(&req))),
+                &id,
+                e.status().as_u16(),
+                &e,
+            );
             e.response(&id)
         }
     }

@@ -1,0 +1,656 @@
+//! Prometheus metrics under LiteLLM's names, types, labels and buckets (see
+//! `litellm-reference.md` beside this file), so existing dashboards and alerts work unchanged;
+//! plus `switchyard_*` gauges LiteLLM lacks. Every request's settlement records into its
+//! worker's own series (a lock no other worker takes, except a scrape); a scrape merges them.
+//! One process, no multiprocess directory: counters never jump between scrapes.
+
+pub mod exposition;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use exposition::{header, labels, sample};
+use switchyard_actors::DeploymentIdx;
+
+use crate::settings::GatewayConfig;
+
+/// LiteLLM's latency buckets (seconds).
+pub const LATENCY_BUCKETS: [f64; 17] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 420.0,
+    600.0,
+];
+
+/// What LiteLLM writes for a label it has no value for.
+const NONE: &str = "None";
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Family {
+    ProxyFailed,
+    ProxyTotal,
+    RequestTotalLatency,
+    LlmApiLatency,
+    TimeToFirstToken,
+    TotalTokens,
+    InputTokens,
+    OutputTokens,
+    OverheadLatency,
+    DeploymentState,
+    DeploymentSuccess,
+    DeploymentFailure,
+    DeploymentTotal,
+    CacheHits,
+    CacheMisses,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+impl Family {
+    /// LiteLLM's registration order (the order families appear in its output).
+    const ALL: [Family; 15] = [
+        Family::ProxyFailed,
+        Family::ProxyTotal,
+        Family::RequestTotalLatency,
+        Family::LlmApiLatency,
+        Family::TimeToFirstToken,
+        Family::TotalTokens,
+        Family::InputTokens,
+        Family::OutputTokens,
+        Family::OverheadLatency,
+        Family::DeploymentState,
+        Family::DeploymentSuccess,
+        Family::DeploymentFailure,
+        Family::DeploymentTotal,
+        Family::CacheHits,
+        Family::CacheMisses,
+    ];
+
+    fn spec(self) -> (&'static str, Kind, &'static str) {
+        match self {
+            Self::ProxyFailed => ("litellm_proxy_failed_requests_metric", Kind::Counter, "Total number of failed responses from proxy - the client did not get a success response from litellm proxy"),
+            Self::ProxyTotal => ("litellm_proxy_total_requests_metric", Kind::Counter, "Total number of requests made to the proxy server - track number of client side requests"),
+            Self::RequestTotalLatency => ("litellm_request_total_latency_metric", Kind::Histogram, "End-to-end latency (seconds) for a request to LiteLLM Proxy Server, from the moment the request reached the proxy through the end of processing -- includes authentication, pre-call hooks, the LLM API call, and post-call processing"),
+            Self::LlmApiLatency => ("litellm_llm_api_latency_metric", Kind::Histogram, "Total latency (seconds) for a models LLM API call"),
+            Self::TimeToFirstToken => ("litellm_llm_api_time_to_first_token_metric", Kind::Histogram, "Time to first token for a models LLM API call"),
+            Self::TotalTokens => ("litellm_total_tokens_metric", Kind::Counter, "Total number of input + output tokens from LLM requests"),
+            Self::InputTokens => ("litellm_input_tokens_metric", Kind::Counter, "Total number of input tokens from LLM requests"),
+            Self::OutputTokens => ("litellm_output_tokens_metric", Kind::Counter, "Total number of output tokens from LLM requests"),
+            Self::OverheadLatency => ("litellm_overhead_latency_metric", Kind::Histogram, "Latency overhead (milliseconds) added by LiteLLM processing"),
+            Self::DeploymentState => ("litellm_deployment_state", Kind::Gauge, "LLM Deployment Analytics - The state of the deployment: 0 = healthy, 1 = partial outage, 2 = complete outage"),
+            Self::DeploymentSuccess => ("litellm_deployment_success_responses", Kind::Counter, "LLM Deployment Analytics - Total number of successful LLM API calls via litellm"),
+            Self::DeploymentFailure => ("litellm_deployment_failure_responses", Kind::Counter, "LLM Deployment Analytics - Total number of failed LLM API calls for a specific LLM deploymeny. exception_status is the status of the exception from the llm api"),
+            Self::DeploymentTotal => ("litellm_deployment_total_requests", Kind::Counter, "LLM Deployment Analytics - Total number of LLM API calls via litellm - success + failure"),
+            Self::CacheHits => ("litellm_cache_hits_metric", Kind::Counter, "Total number of LiteLLM cache hits"),
+            Self::CacheMisses => ("litellm_cache_misses_metric", Kind::Counter, "Total number of LiteLLM cache misses"),
+        }
+    }
+}
+
+#[derive(Clone, Default)]
+struct Histogram {
+    /// Observations per bucket (not cumulative), the last one for `+Inf`.
+    counts: [u64; LATENCY_BUCKETS.len() + 1],
+    sum: f64,
+}
+
+impl Histogram {
+    fn observe(&mut self, seconds: f64) {
+        let at = LATENCY_BUCKETS
+            .iter()
+            .position(|b| seconds <= *b)
+            .unwrap_or(LATENCY_BUCKETS.len());
+        if let Some(c) = self.counts.get_mut(at) {
+            *c += 1;
+        }
+        self.sum += seconds;
+    }
+
+    fn merge(&mut self, other: &Histogram) {
+        for (a, b) in self.counts.iter_mut().zip(other.counts.iter()) {
+            *a += b;
+        }
+        self.sum += other.sum;
+    }
+}
+
+/// Strings a worker has seen (routes, model names, user agents, exception classes), by id:
+/// series keys hold ids, so recording a request hashes a few short strings and no label set.
+#[derive(Default)]
+struct Names {
+    ids: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Names {
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(id) = self.ids.get(s) {
+            return *id;
+        }
+        let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.ids.insert(s.to_string(), id);
+        self.names.push(s.to_string());
+        id
+    }
+
+    fn name(&self, id: u32) -> &str {
+        usize::try_from(id)
+            .ok()
+            .and_then(|i| self.names.get(i))
+            .map_or("", String::as_str)
+    }
+}
+
+const NO_DEPLOYMENT: u32 = u32::MAX;
+
+/// What one request's series are told apart by.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct RequestKey {
+    route: u32,
+    requested: u32,
+    group: u32,
+    deployment: u32,
+    status: u16,
+    /// The exception class's name id, for a failed request.
+    failure: Option<u32>,
+    cache_hit: bool,
+    ip: Option<IpAddr>,
+    user_agent: u32,
+}
+
+#[derive(Default)]
+struct RequestStats {
+    count: u64,
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    total: Histogram,
+    upstream: Histogram,
+    first_token: Histogram,
+    overhead: Histogram,
+}
+
+/// A failed attempt's series key.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct AttemptKey {
+    deployment: u32,
+    requested: u32,
+    group: u32,
+    status: u16,
+    class: u32,
+    ip: Option<IpAddr>,
+    user_agent: u32,
+}
+
+/// One worker's series.
+#[derive(Default)]
+struct Series {
+    names: Names,
+    requests: HashMap<RequestKey, RequestStats>,
+    failed_attempts: HashMap<AttemptKey, u64>,
+    /// Each deployment's state (0 healthy, 1 partial outage) and when it was set.
+    states: HashMap<u32, (f64, u64)>,
+    /// Cache lookups that found nothing, by requested model.
+    cache_misses: HashMap<u32, u64>,
+}
+
+/// Orders state changes across workers: the latest one wins at a scrape.
+static STATE_SEQUENCE: AtomicU64 = AtomicU64::new(0);
+
+/// What a deployment's series are labelled with, as LiteLLM labels them.
+#[derive(Clone, Debug)]
+pub struct DeploymentLabels {
+    /// `litellm_params.model` without the provider prefix.
+    pub litellm_model_name: String,
+    pub model_id: String,
+    pub api_base: String,
+    /// The provider prefix (`openai`, `hosted_vllm`, `anthropic`, ...).
+    pub api_provider: String,
+}
+
+/// How a request ended, as the metrics see it.
+pub struct Record<'a> {
+    /// The route the client called (`/v1/chat/completions`).
+    pub route: &'a str,
+    /// The model the client asked for (`""` when refused before one was known).
+    pub requested_model: &'a str,
+    /// The group that answered or failed last, and its deployment.
+    pub model_group: &'a str,
+    pub deployment: Option<DeploymentIdx>,
+    pub status: u16,
+    /// `Some` for a failure: LiteLLM's exception class name (`Openai.RateLimitError`).
+    pub exception_class: Option<&'a str>,
+    pub cache_hit: bool,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub total: Duration,
+    /// The answering upstream call, and its first token (streams).
+    pub upstream: Option<Duration>,
+    pub first_token: Option<Duration>,
+    pub client_ip: Option<IpAddr>,
+    pub user_agent: &'a str,
+}
+
+/// A failed attempt on a deployment.
+pub struct FailedAttempt<'a> {
+    pub deployment: DeploymentIdx,
+    pub requested_model: &'a str,
+    pub model_group: &'a str,
+    pub status: u16,
+    /// The error's class name (`RateLimitError`).
+    pub class: &'a str,
+    pub client_ip: Option<IpAddr>,
+    pub user_agent: &'a str,
+}
+
+/// `openai` → `Openai`, as LiteLLM names a provider in exception classes.
+pub fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn u64_f(n: u64) -> f64 {
+    // Counts stay far below 2^53, where f64 is exact.
+    #[allow(clippy::cast_precision_loss)]
+    let f = n as f64;
+    f
+}
+
+fn deployment_id(d: Option<DeploymentIdx>) -> u32 {
+    d.map_or(NO_DEPLOYMENT, |d| d.0)
+}
+
+/// A worker's handle: records settlements into its own series.
+#[derive(Clone)]
+pub struct WorkerMetrics {
+    series: Arc<Mutex<Series>>,
+    deployments: Arc<[DeploymentLabels]>,
+    /// `litellm_settings.callbacks: ["prometheus"]`: otherwise nothing is recorded.
+    enabled: bool,
+}
+
+impl WorkerMetrics {
+    fn with(&self, f: impl FnOnce(&mut Series)) {
+        if !self.enabled {
+            return;
+        }
+        let mut s = self.series.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut s);
+    }
+
+    /// A deployment's labels, by its index in the config.
+    pub fn labels(&self, d: DeploymentIdx) -> Option<&DeploymentLabels> {
+        self.deployments.get(usize::try_from(d.0).ok()?)
+    }
+
+    pub fn provider_label(&self, d: DeploymentIdx) -> Option<&str> {
+        self.labels(d).map(|l| l.api_provider.as_str())
+    }
+
+    pub fn record(&self, r: &Record<'_>) {
+        self.with(|s| {
+            let key = RequestKey {
+                route: s.names.id(r.route),
+                requested: s.names.id(r.requested_model),
+                group: s.names.id(r.model_group),
+                deployment: deployment_id(r.deployment),
+                status: r.status,
+                failure: r.exception_class.map(|c| s.names.id(c)),
+                cache_hit: r.cache_hit,
+                ip: r.client_ip,
+                user_agent: s.names.id(r.user_agent),
+            };
+            let stats = s.requests.entry(key).or_default();
+            stats.count += 1;
+            if r.exception_class.is_some() {
+                return;
+            }
+            stats.prompt_tokens += r.prompt_tokens;
+            stats.completion_tokens += r.completion_tokens;
+            stats.total.observe(r.total.as_secs_f64());
+            if let Some(up) = r.upstream {
+                stats.upstream.observe(up.as_secs_f64());
+                stats
+                    .overhead
+                    .observe(r.total.saturating_sub(up).as_secs_f64());
+            }
+            if let Some(first) = r.first_token {
+                stats.first_token.observe(first.as_secs_f64());
+            }
+            if let Some(d) = r.deployment {
+                let seq = STATE_SEQUENCE.fetch_add(1, Ordering::Relaxed);
+                s.states.insert(d.0, (0.0, seq));
+            }
+        });
+    }
+
+    /// An attempt on a deployment failed (each failed attempt counts, where LiteLLM counts the
+    /// first of a request only); the deployment is in partial outage (1) until it next answers.
+    pub fn attempt_failed(&self, a: &FailedAttempt<'_>) {
+        let Some(provider) = self.provider_label(a.deployment) else {
+            return;
+        };
+        let class = format!("{}.{}", capitalized(provider), a.class);
+        self.with(|s| {
+            let key = AttemptKey {
+                deployment: a.deployment.0,
+                requested: s.names.id(a.requested_model),
+                group: s.names.id(a.model_group),
+                status: a.status,
+                class: s.names.id(&class),
+                ip: a.client_ip,
+                user_agent: s.names.id(a.user_agent),
+            };
+            *s.failed_attempts.entry(key).or_default() += 1;
+            let seq = STATE_SEQUENCE.fetch_add(1, Ordering::Relaxed);
+            s.states.insert(a.deployment.0, (1.0, seq));
+        });
+    }
+
+    /// A cache lookup that found nothing (the request went upstream).
+    pub fn cache_miss(&self, requested_model: &str) {
+        self.with(|s| {
+            let id = s.names.id(requested_model);
+            *s.cache_misses.entry(id).or_default() += 1;
+        });
+    }
+}
+
+/// Every worker's series, for a scrape.
+pub struct Registry {
+    workers: Mutex<Vec<WorkerMetrics>>,
+    deployments: Arc<[DeploymentLabels]>,
+    pub enabled: bool,
+}
+
+/// Series of one family merged across workers, by rendered label set.
+#[derive(Default)]
+struct Merged {
+    values: BTreeMap<(Family, String), f64>,
+    histograms: BTreeMap<(Family, String), Histogram>,
+    states: BTreeMap<String, (f64, u64)>,
+}
+
+impl Merged {
+    fn add(&mut self, f: Family, l: String, by: f64) {
+        *self.values.entry((f, l)).or_insert(0.0) += by;
+    }
+
+    fn hist(&mut self, f: Family, l: String, h: &Histogram) {
+        if h.counts.iter().any(|c| *c > 0) {
+            self.histograms.entry((f, l)).or_default().merge(h);
+        }
+    }
+}
+
+impl Registry {
+    /// The registry for a config: each deployment's labels computed once.
+    pub fn new(cfg: &GatewayConfig) -> Self {
+        let deployments: Vec<DeploymentLabels> = cfg
+            .deployments
+            .iter()
+            .map(|d| DeploymentLabels {
+                litellm_model_name: d.upstream.model.clone(),
+                model_id: d.id.clone(),
+                api_base: d.public_api_base().to_string(),
+                api_provider: d.kind.name().to_string(),
+            })
+            .collect();
+        Self {
+            workers: Mutex::default(),
+            deployments: deployments.into(),
+            enabled: cfg.prometheus,
+        }
+    }
+
+    /// A new worker's handle, registered for scrapes.
+    pub fn worker(&self) -> WorkerMetrics {
+        let w = WorkerMetrics {
+            series: Arc::default(),
+            deployments: self.deployments.clone(),
+            enabled: self.enabled,
+        };
+        self.workers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(w.clone());
+        w
+    }
+
+    fn deployment(&self, id: u32) -> Option<&DeploymentLabels> {
+        if id == NO_DEPLOYMENT {
+            return None;
+        }
+        self.deployments.get(usize::try_from(id).ok()?)
+    }
+
+    /// One worker's series projected onto LiteLLM's label sets.
+    fn project(&self, s: &Series, m: &mut Merged) {
+        let n = |id: u32| s.names.name(id);
+        let keys = [
+            ("api_key_alias", NONE),
+            ("end_user", NONE),
+            ("hashed_api_key", NONE),
+            ("team", NONE),
+            ("team_alias", NONE),
+        ];
+        for (k, st) in &s.requests {
+            let d = self.deployment(k.deployment);
+            let model_id = d.map_or(NONE, |d| d.model_id.as_str());
+            let provider = d.map_or(NONE, |d| d.api_provider.as_str());
+            let model = d.map_or(NONE, |d| d.litellm_model_name.as_str());
+            let ip = k.ip.map(|ip| ip.to_string()).unwrap_or_default();
+            let status = k.status.to_string();
+            let client = [("client_ip", ip.as_str()), ("user_agent", n(k.user_agent))];
+            let person = [
+                ("user", NONE),
+                ("user_email", NONE),
+                ("org_id", NONE),
+                ("org_alias", NONE),
+            ];
+            let mut proxy: Vec<(&str, &str)> =
+                keys.iter().chain(&person).chain(&client).copied().collect();
+            proxy.extend([
+                ("api_provider", provider),
+                ("model_id", model_id),
+                ("requested_model", n(k.requested)),
+                ("route", n(k.route)),
+            ]);
+            let count = u64_f(st.count);
+            if let Some(class) = k.failure {
+                let mut l = proxy.clone();
+                l.extend([
+                    ("exception_status", status.as_str()),
+                    ("exception_class", n(class)),
+                ]);
+                m.add(Family::ProxyFailed, labels(&mut l), count);
+            }
+            proxy.push(("status_code", status.as_str()));
+            m.add(Family::ProxyTotal, labels(&mut proxy), count);
+            if k.failure.is_some() {
+                continue;
+            }
+            let mut latency: Vec<(&str, &str)> = keys
+                .iter()
+                .chain(person.iter().filter(|(k, _)| *k != "user_email"))
+                .copied()
+                .collect();
+            latency.extend([
+                ("api_provider", provider),
+                ("model", model),
+                ("model_group", n(k.group)),
+                ("model_id", model_id),
+                ("requested_model", n(k.requested)),
+                ("service_tier", NONE),
+            ]);
+            let latency = labels(&mut latency);
+            m.hist(Family::RequestTotalLatency, latency.clone(), &st.total);
+            m.hist(Family::LlmApiLatency, latency.clone(), &st.upstream);
+            m.hist(Family::TimeToFirstToken, latency, &st.first_token);
+            let mut tokens: Vec<(&str, &str)> = keys.iter().chain(&person).copied().collect();
+            tokens.extend([
+                ("api_provider", provider),
+                ("model", model),
+                ("model_id", model_id),
+                ("requested_model", n(k.requested)),
+            ]);
+            let tokens = labels(&mut tokens);
+            let total = st.prompt_tokens.saturating_add(st.completion_tokens);
+            m.add(Family::TotalTokens, tokens.clone(), u64_f(total));
+            m.add(Family::InputTokens, tokens.clone(), u64_f(st.prompt_tokens));
+            m.add(Family::OutputTokens, tokens, u64_f(st.completion_tokens));
+            if k.cache_hit {
+                let mut cache: Vec<(&str, &str)> = keys.to_vec();
+                cache.extend([
+                    ("user", NONE),
+                    ("model", n(k.requested)),
+                    ("model_id", NONE),
+                    ("api_provider", NONE),
+                ]);
+                m.add(Family::CacheHits, labels(&mut cache), count);
+            }
+            if let Some(d) = d {
+                let mut l = vec![
+                    ("model_group", n(k.group)),
+                    ("api_provider", provider),
+                    ("api_base", d.api_base.as_str()),
+                    ("litellm_model_name", model),
+                    ("hashed_api_key", NONE),
+                    ("api_key_alias", NONE),
+                    ("model_id", model_id),
+                ];
+                m.hist(Family::OverheadLatency, labels(&mut l), &st.overhead);
+                let mut l = deployment_labels(d, n(k.group), n(k.requested), &client);
+                let l = labels(&mut l);
+                m.add(Family::DeploymentSuccess, l.clone(), count);
+                m.add(Family::DeploymentTotal, l, count);
+            }
+        }
+        for (k, count) in &s.failed_attempts {
+            let Some(d) = self.deployment(k.deployment) else {
+                continue;
+            };
+            let ip = k.ip.map(|ip| ip.to_string()).unwrap_or_default();
+            let client = [("client_ip", ip.as_str()), ("user_agent", n(k.user_agent))];
+            let mut l = deployment_labels(d, n(k.group), n(k.requested), &client);
+            m.add(Family::DeploymentTotal, labels(&mut l), u64_f(*count));
+            let status = k.status.to_string();
+            l.extend([
+                ("exception_status", status.as_str()),
+                ("exception_class", n(k.class)),
+            ]);
+            m.add(Family::DeploymentFailure, labels(&mut l), u64_f(*count));
+        }
+        for (id, count) in &s.cache_misses {
+            let mut cache: Vec<(&str, &str)> = keys.to_vec();
+            cache.extend([
+                ("user", NONE),
+                ("model", n(*id)),
+                ("model_id", NONE),
+                ("api_provider", NONE),
+            ]);
+            m.add(Family::CacheMisses, labels(&mut cache), u64_f(*count));
+        }
+        for (id, (value, seq)) in &s.states {
+            let Some(d) = self.deployment(*id) else {
+                continue;
+            };
+            let l = labels(&mut [
+                ("litellm_model_name", d.litellm_model_name.as_str()),
+                ("model_id", d.model_id.as_str()),
+                ("api_base", d.api_base.as_str()),
+                ("api_provider", d.api_provider.as_str()),
+            ]);
+            let slot = m.states.entry(l).or_insert((*value, *seq));
+            if *seq >= slot.1 {
+                *slot = (*value, *seq);
+            }
+        }
+    }
+
+    /// The LiteLLM families in the text format, every worker's series summed.
+    pub fn render(&self, out: &mut String) {
+        let workers = self
+            .workers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let mut merged = Merged::default();
+        for w in &workers {
+            let s = w.series.lock().unwrap_or_else(PoisonError::into_inner);
+            self.project(&s, &mut merged);
+        }
+        for (l, (value, _)) in std::mem::take(&mut merged.states) {
+            merged.values.insert((Family::DeploymentState, l), value);
+        }
+        for f in Family::ALL {
+            let (name, kind, help) = f.spec();
+            match kind {
+                Kind::Counter | Kind::Gauge => {
+                    let (shown, kind) = if kind == Kind::Counter {
+                        (format!("{name}_total"), "counter")
+                    } else {
+                        (name.to_string(), "gauge")
+                    };
+                    header(out, &shown, kind, help);
+                    for ((g, l), v) in &merged.values {
+                        if *g == f {
+                            sample(out, &shown, l, None, *v);
+                        }
+                    }
+                }
+                Kind::Histogram => {
+                    header(out, name, "histogram", help);
+                    for ((g, l), h) in &merged.histograms {
+                        if *g != f {
+                            continue;
+                        }
+                        let bucket = format!("{name}_bucket");
+                        let mut cumulative = 0u64;
+                        for (i, c) in h.counts.iter().enumerate() {
+                            cumulative += c;
+                            let le = LATENCY_BUCKETS
+                                .get(i)
+                                .map_or_else(|| "+Inf".to_string(), |b| exposition::number(*b));
+                            sample(out, &bucket, l, Some(("le", &le)), u64_f(cumulative));
+                        }
+                        sample(out, &format!("{name}_count"), l, None, u64_f(cumulative));
+                        sample(out, &format!("{name}_sum"), l, None, h.sum);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn deployment_labels<'a>(
+    d: &'a DeploymentLabels,
+    group: &'a str,
+    requested: &'a str,
+    client: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut l = vec![
+        ("api_key_alias", NONE),
+        ("hashed_api_key", NONE),
+        ("team", NONE),
+        ("team_alias", NONE),
+    ];
+    l.extend(client.iter().copied());
+    l.extend([
+        ("model_group", group),
+        ("requested_model", requested),
+        ("litellm_model_name", d.litellm_model_name.as_str()),
+        ("model_id", d.model_id.as_str()),
+        ("api_base", d.api_base.as_str()),
+        ("api_provider", d.api_provider.as_str()),
+    ]);
+    l
+}

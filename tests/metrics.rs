@@ -1,0 +1,282 @@
+//! `/metrics`: LiteLLM's Prometheus families from a known sequence of requests (answers, a
+//! stream, a cache hit, a rate-limited deployment whose group falls back, a refused request),
+//! read with prometheus_client's parser and checked with `promtool check metrics`; the master
+//! key guards it.
+
+// Harness code in this test crate: a panic fails the test, which is what it is for.
+#![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use common::gateway::Gateway;
+use common::mock::{MockUpstream, Reply};
+use serde_json::{json, Value};
+
+const KEY: &str = "sk-metrics-master-key-123456";
+
+fn samples(text: &str) -> Vec<Value> {
+    let mut child = Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/python/parse_metrics.py"
+        ))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 with prometheus_client (tests/run.sh installs it)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "prometheus_client could not parse /metrics: {}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The sum of the samples named `name` whose labels include every pair of `with`.
+fn total(samples: &[Value], name: &str, with: &[(&str, &str)]) -> f64 {
+    samples
+        .iter()
+        .filter(|s| s["name"] == name)
+        .filter(|s| with.iter().all(|(k, v)| s["labels"][*k] == *v))
+        .map(|s| s["value"].as_f64().unwrap())
+        .sum()
+}
+
+fn promtool_check(text: &str) {
+    let found = Command::new("promtool").arg("--version").output().is_ok();
+    if !found {
+        assert!(
+            std::env::var("CI").is_err(),
+            "promtool is required under CI=true (apt-get install prometheus)"
+        );
+        eprintln!("*** SKIP promtool check: promtool is not installed ***");
+        return;
+    }
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    // promtool lints names and help too; only errors that break parsing fail the check.
+    assert!(
+        out.status.success() || !String::from_utf8_lossy(&out.stderr).contains("error"),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn metrics_count_a_known_sequence_of_requests_under_litellms_names() {
+    let ok = MockUpstream::start();
+    let limited = MockUpstream::start();
+    let backup = MockUpstream::start();
+    ok.set_default(Reply::chat("hello there"));
+    limited.set_default(Reply::rate_limited(Some(1)));
+    backup.set_default(Reply::chat("from the backup"));
+    let yaml = format!(
+        "model_list:\n  - model_name: qwen\n    litellm_params: {{model: hosted_vllm/Qwen/Qwen3-0.6B, api_base: '{}'}}\n    model_info: {{id: qwen-1}}\n  - model_name: main\n    litellm_params: {{model: openai/gpt-4o, api_key: sk-0123456789, api_base: '{}'}}\n    model_info: {{id: main-1}}\n  - model_name: backup\n    litellm_params: {{model: openai/gpt-4o-mini, api_key: sk-0123456789, api_base: '{}'}}\n    model_info: {{id: backup-1}}\nrouter_settings:\n  num_retries: 0\n  fallbacks: [{{main: [backup]}}]\nlitellm_settings:\n  callbacks: [prometheus]\n  cache: true\n  cache_params: {{type: local}}\ngeneral_settings:\n  master_key: {KEY}\n",
+        ok.base_url(),
+        limited.base_url(),
+        backup.base_url()
+    );
+    let gw = Gateway::start(&yaml);
+    let auth = format!("Bearer {KEY}");
+    let h = [("authorization", auth.as_str())];
+    let ask = |model: &str, text: &str| json!({"model": model, "messages": [{"role": "user", "content": text}]});
+    // Two answers from qwen (one of them streamed), the first one again from the cache.
+    assert_eq!(
+        gw.post_with("/v1/chat/completions", &ask("qwen", "one"), &h)
+            .status,
+        200
+    );
+    assert_eq!(
+        gw.post_with("/v1/chat/completions", &ask("qwen", "one"), &h)
+            .status,
+        200
+    );
+    let mut streamed = ask("qwen", "two");
+    streamed["stream"] = json!(true);
+    let r = gw.post_stream("/v1/chat/completions", &streamed, &h);
+    assert_eq!(r.status, 200);
+    assert!(!r.collect_all().is_empty());
+    // main is rate limited: the backup answers.
+    let r = gw.post_with("/v1/chat/completions", &ask("main", "three"), &h);
+    assert_eq!(r.status, 200, "{}", r.text);
+    // Refused: an unknown model.
+    assert_eq!(
+        gw.post_with("/v1/chat/completions", &ask("nope", "four"), &h)
+            .status,
+        400
+    );
+
+    assert_eq!(
+        gw.get("/metrics").status,
+        401,
+        "the master key guards /metrics"
+    );
+    let r = gw.get_with("/metrics", &h);
+    assert_eq!(r.status, 200);
+    assert!(r
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    assert_eq!(gw.get_with("/metrics/", &h).status, 200);
+    promtool_check(&r.text);
+    let s = samples(&r.text);
+
+    let proxy = "litellm_proxy_total_requests_metric_total";
+    assert_eq!(total(&s, proxy, &[("status_code", "200")]), 4.0);
+    assert_eq!(total(&s, proxy, &[("status_code", "400")]), 1.0);
+    assert_eq!(
+        total(
+            &s,
+            proxy,
+            &[("requested_model", "qwen"), ("model_id", "qwen-1")]
+        ),
+        2.0
+    );
+    let failed = "litellm_proxy_failed_requests_metric_total";
+    assert_eq!(total(&s, failed, &[("exception_status", "400")]), 1.0);
+    assert_eq!(total(&s, failed, &[]), 1.0);
+    for (k, v) in s.iter().find(|x| x["name"] == proxy).unwrap()["labels"]
+        .as_object()
+        .unwrap()
+    {
+        if [
+            "team",
+            "team_alias",
+            "user_email",
+            "org_id",
+            "hashed_api_key",
+            "end_user",
+        ]
+        .contains(&k.as_str())
+        {
+            assert_eq!(v, "None", "{k}");
+        }
+    }
+
+    let success = "litellm_deployment_success_responses_total";
+    assert_eq!(total(&s, success, &[("model_id", "qwen-1")]), 2.0);
+    assert_eq!(
+        total(
+            &s,
+            success,
+            &[
+                ("model_id", "backup-1"),
+                ("requested_model", "main"),
+                ("model_group", "backup")
+            ]
+        ),
+        1.0
+    );
+    let failure = "litellm_deployment_failure_responses_total";
+    assert_eq!(
+        total(
+            &s,
+            failure,
+            &[
+                ("model_id", "main-1"),
+                ("exception_status", "429"),
+                ("exception_class", "Openai.RateLimitError")
+            ]
+        ),
+        1.0
+    );
+    assert_eq!(
+        total(
+            &s,
+            "litellm_deployment_total_requests_total",
+            &[("model_id", "main-1")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        total(&s, "litellm_deployment_state", &[("model_id", "main-1")]),
+        1.0
+    );
+    assert_eq!(
+        total(
+            &s,
+            "litellm_deployment_state",
+            &[
+                ("model_id", "qwen-1"),
+                ("api_provider", "hosted_vllm"),
+                ("litellm_model_name", "Qwen/Qwen3-0.6B")
+            ]
+        ),
+        0.0
+    );
+    assert!(s
+        .iter()
+        .any(|x| x["name"] == "litellm_deployment_state" && x["labels"]["model_id"] == "qwen-1"));
+
+    assert_eq!(total(&s, "litellm_cache_hits_metric_total", &[]), 1.0);
+    assert_eq!(total(&s, "litellm_cache_misses_metric_total", &[]), 3.0);
+    // Latency: every successful request (the cache hit too) in the end-to-end histogram; the
+    // upstream call for the three answers from a deployment; time to first token for the stream.
+    assert_eq!(
+        total(&s, "litellm_request_total_latency_metric_count", &[]),
+        4.0
+    );
+    assert_eq!(total(&s, "litellm_llm_api_latency_metric_count", &[]), 3.0);
+    assert_eq!(
+        total(&s, "litellm_llm_api_time_to_first_token_metric_count", &[]),
+        1.0
+    );
+    assert_eq!(
+        total(
+            &s,
+            "litellm_request_total_latency_metric_bucket",
+            &[("le", "+Inf")]
+        ),
+        4.0
+    );
+    assert!(
+        total(
+            &s,
+            "litellm_total_tokens_metric_total",
+            &[("model_id", "qwen-1")]
+        ) > 0.0
+    );
+    assert!(total(&s, "litellm_output_tokens_metric_total", &[]) > 0.0);
+    assert_eq!(total(&s, "switchyard_deployment_in_flight", &[]), 0.0);
+    assert_eq!(total(&s, "switchyard_build_info", &[]), 1.0);
+}
+
+#[test]
+fn metrics_are_off_unless_the_prometheus_callback_is_named() {
+    let up = MockUpstream::start();
+    let yaml = format!(
+        "model_list:\n  - model_name: qwen\n    litellm_params: {{model: hosted_vllm/Qwen/Qwen3-0.6B, api_base: '{}'}}\n",
+        up.base_url()
+    );
+    let gw = Gateway::start(&yaml);
+    let r = gw.get("/metrics");
+    assert_eq!(r.status, 404, "{}", r.text);
+    assert!(r.text.contains("litellm_settings.callbacks"), "{}", r.text);
+}
