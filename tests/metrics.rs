@@ -94,14 +94,17 @@ fn metrics_count_a_known_sequence_of_requests_under_litellms_names() {
     let ok = MockUpstream::start();
     let limited = MockUpstream::start();
     let backup = MockUpstream::start();
+    let down = MockUpstream::start();
+    down.set_default(Reply::error(500, "Internal server error"));
     ok.set_default(Reply::chat("hello there"));
     limited.set_default(Reply::rate_limited(Some(1)));
     backup.set_default(Reply::chat("from the backup"));
     let yaml = format!(
-        "model_list:\n  - model_name: qwen\n    litellm_params: {{model: hosted_vllm/Qwen/Qwen3-0.6B, api_base: '{}'}}\n    model_info: {{id: qwen-1}}\n  - model_name: main\n    litellm_params: {{model: openai/gpt-4o, api_key: sk-0123456789, api_base: '{}'}}\n    model_info: {{id: main-1}}\n  - model_name: backup\n    litellm_params: {{model: openai/gpt-4o-mini, api_key: sk-0123456789, api_base: '{}'}}\n    model_info: {{id: backup-1}}\nrouter_settings:\n  num_retries: 0\n  fallbacks: [{{main: [backup]}}]\nlitellm_settings:\n  callbacks: [prometheus]\n  cache: true\n  cache_params: {{type: local}}\ngeneral_settings:\n  master_key: {KEY}\n",
+        "model_list:\n  - model_name: qwen\n    litellm_params: {{model: hosted_vllm/Qwen/Qwen3-0.6B, api_base: '{}', rpm: 100}}\n    model_info: {{id: qwen-1}}\n  - model_name: main\n    litellm_params: {{model: openai/gpt-4o, api_key: sk-0123456789, api_base: '{}'}}\n    model_info: {{id: main-1}}\n  - model_name: backup\n    litellm_params: {{model: openai/gpt-4o-mini, api_key: sk-0123456789, api_base: '{}'}}\n    model_info: {{id: backup-1}}\n  - model_name: down\n    litellm_params: {{model: openai/gpt-4o, api_key: sk-0123456789, api_base: '{}'}}\n    model_info: {{id: down-1}}\nrouter_settings:\n  num_retries: 0\n  fallbacks: [{{main: [down, backup]}}]\nlitellm_settings:\n  callbacks: [prometheus]\n  cache: true\n  cache_params: {{type: local}}\ngeneral_settings:\n  master_key: {KEY}\n",
         ok.base_url(),
         limited.base_url(),
-        backup.base_url()
+        backup.base_url(),
+        down.base_url()
     );
     let gw = Gateway::start(&yaml);
     let auth = format!("Bearer {KEY}");
@@ -123,7 +126,7 @@ fn metrics_count_a_known_sequence_of_requests_under_litellms_names() {
     let r = gw.post_stream("/v1/chat/completions", &streamed, &h);
     assert_eq!(r.status, 200);
     assert!(!r.collect_all().is_empty());
-    // main is rate limited: the backup answers.
+    // main is rate limited, its first fallback (down) fails, the backup answers.
     let r = gw.post_with("/v1/chat/completions", &ask("main", "three"), &h);
     assert_eq!(r.status, 200, "{}", r.text);
     // Refused: an unknown model.
@@ -235,6 +238,52 @@ fn metrics_count_a_known_sequence_of_requests_under_litellms_names() {
         .iter()
         .any(|x| x["name"] == "litellm_deployment_state" && x["labels"]["model_id"] == "qwen-1"));
 
+    assert_eq!(
+        total(
+            &s,
+            "litellm_deployment_successful_fallbacks_total",
+            &[
+                ("requested_model", "main"),
+                ("fallback_model", "backup"),
+                ("exception_status", "429"),
+                ("exception_class", "Openai.RateLimitError"),
+                ("model_id", "None")
+            ]
+        ),
+        1.0
+    );
+    assert_eq!(
+        total(
+            &s,
+            "litellm_deployment_failed_fallbacks_total",
+            &[
+                ("requested_model", "main"),
+                ("fallback_model", "down"),
+                ("exception_class", "Openai.RateLimitError")
+            ]
+        ),
+        1.0
+    );
+    assert_eq!(
+        total(&s, "litellm_deployment_failed_fallbacks_total", &[]),
+        1.0
+    );
+    assert_eq!(
+        total(
+            &s,
+            "litellm_deployment_failure_responses_total",
+            &[("model_id", "down-1"), ("exception_status", "500")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        total(
+            &s,
+            "litellm_deployment_rpm_limit",
+            &[("model_id", "qwen-1"), ("model_group", "qwen")]
+        ),
+        100.0
+    );
     assert_eq!(total(&s, "litellm_cache_hits_metric_total", &[]), 1.0);
     assert_eq!(total(&s, "litellm_cache_misses_metric_total", &[]), 3.0);
     // Latency: every successful request (the cache hit too) in the end-to-end histogram; the

@@ -137,6 +137,8 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
     let mut log = Settlement::begin(&p.call_id, &p.requested_model, p.stream, p.started);
     log.metrics = Some((worker.metrics.clone(), p.client.clone()));
     let mut progress = RequestProgress::new(p.group, p.overrides.clone());
+    let mut trail = settle::FallbackTrail::default();
+    let requested_group = state.config.group_name(p.group);
     let mut failure: Option<AttemptFailure> = None;
     loop {
         let asked = worker
@@ -160,6 +162,7 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                 let err = final_error(state, &p, fe);
                 log.failed_with(class);
                 log.end(Outcome::Failed(class), err.status().as_u16());
+                trail.end(&worker.metrics, requested_group, None);
                 return err.response(&p.call_id);
             }
             Step::Wait {
@@ -185,7 +188,9 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                     continue;
                 }
                 log.attempts += 1;
-                log.tried(deployment, state.config.group_name(next.group()));
+                let group_name = state.config.group_name(next.group());
+                log.tried(deployment, group_name);
+                trail.attempt_in(&worker.metrics, requested_group, group_name);
                 // LiteLLM reports the requested name on a direct answer, the upstream's after a fallback.
                 let rewrite = (next.group() == p.group && !p.answer_translated)
                     .then(|| p.requested_model.clone());
@@ -217,6 +222,21 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                                 if partial { "partial" } else { "miss" },
                             ));
                         }
+                        let remaining = |name: &str| {
+                            headers
+                                .iter()
+                                .find(|(k, _)| k == name)
+                                .and_then(|(_, v)| v.trim().parse::<f64>().ok())
+                                .filter(|v| v.is_finite())
+                        };
+                        worker.metrics.remaining(
+                            deployment,
+                            group_name,
+                            remaining("x-ratelimit-remaining-requests"),
+                            remaining("x-ratelimit-remaining-tokens"),
+                        );
+                        let fallback = (next.group() != p.group).then_some(group_name);
+                        trail.end(&worker.metrics, requested_group, fallback);
                         for (k, v) in headers {
                             resp.insert_header((k, v));
                         }
@@ -297,6 +317,13 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                     }
                     Err(error) => {
                         drop(admission);
+                        trail.failed(
+                            &worker.metrics,
+                            requested_group,
+                            group_name,
+                            error.status,
+                            settle::exception_class(Some(d.kind.name()), error.class),
+                        );
                         worker.metrics.attempt_failed(&FailedAttempt {
                             deployment,
                             requested_model: &p.requested_model,

@@ -15,7 +15,7 @@ use switchyard_actors::ErrorClass;
 use switchyard_actors::DeploymentIdx;
 
 use super::ClientFacts;
-use crate::metrics::{capitalized, FailedAttempt, Record, WorkerMetrics};
+use crate::metrics::{capitalized, FailedAttempt, Fallback, Record, WorkerMetrics};
 use crate::openai::Usage;
 
 /// How a request ended.
@@ -159,7 +159,7 @@ impl Settlement {
 }
 
 /// LiteLLM's exception class label: the provider, capitalised, and the error's class name.
-fn exception_class(provider: Option<&str>, class: ErrorClass) -> String {
+pub fn exception_class(provider: Option<&str>, class: ErrorClass) -> String {
     match provider {
         Some(p) => format!("{}.{}", capitalized(p), class.name()),
         None => class.name().to_string(),
@@ -285,5 +285,71 @@ pub fn duration_headers(b: &mut HttpResponseBuilder, started: Instant, upstream:
                 total.saturating_sub(upstream).as_secs_f64() * 1000.0
             ),
         ));
+    }
+}
+
+/// The fallbacks of one request, for LiteLLM's fallback counters: the failure that started
+/// them, and the fallback group that is failing now.
+#[derive(Default)]
+pub struct FallbackTrail {
+    original: Option<(u16, String)>,
+    failing: Option<String>,
+}
+
+impl FallbackTrail {
+    /// An attempt in `group` failed (`original`: the group the client asked for, `requested`).
+    pub fn failed(
+        &mut self,
+        metrics: &WorkerMetrics,
+        requested: &str,
+        group: &str,
+        status: u16,
+        class: String,
+    ) {
+        if group == requested {
+            self.original.get_or_insert((status, class));
+        } else if self.failing.as_deref() != Some(group) {
+            self.close(metrics, requested, None);
+            self.failing = Some(group.to_string());
+        }
+    }
+
+    /// The next attempt goes to `group`: a fallback group left behind failed.
+    pub fn attempt_in(&mut self, metrics: &WorkerMetrics, requested: &str, group: &str) {
+        if self.failing.as_deref().is_some_and(|g| g != group) {
+            self.close(metrics, requested, None);
+        }
+    }
+
+    /// The request ended; `answered_by`: the fallback group that answered, if one did.
+    pub fn end(&mut self, metrics: &WorkerMetrics, requested: &str, answered_by: Option<&str>) {
+        if answered_by.is_some_and(|g| self.failing.as_deref() == Some(g)) {
+            self.failing = None;
+        }
+        self.close(metrics, requested, None);
+        if let Some(group) = answered_by {
+            self.close(metrics, requested, Some(group));
+        }
+    }
+
+    fn close(&mut self, metrics: &WorkerMetrics, requested: &str, succeeded: Option<&str>) {
+        let target = match succeeded {
+            Some(g) => Some(g.to_string()),
+            None => self.failing.take(),
+        };
+        let Some(target) = target else {
+            return;
+        };
+        let (status, class) = self
+            .original
+            .as_ref()
+            .map_or((0, "None"), |(s, c)| (*s, c.as_str()));
+        metrics.fallback(&Fallback {
+            requested_model: requested,
+            fallback_model: &target,
+            status,
+            class,
+            succeeded: succeeded.is_some(),
+        });
     }
 }

@@ -36,11 +36,17 @@ enum Family {
     TotalTokens,
     InputTokens,
     OutputTokens,
+    RemainingRequests,
+    RemainingTokens,
     OverheadLatency,
     DeploymentState,
+    TpmLimit,
+    RpmLimit,
     DeploymentSuccess,
     DeploymentFailure,
     DeploymentTotal,
+    SuccessfulFallbacks,
+    FailedFallbacks,
     CacheHits,
     CacheMisses,
 }
@@ -54,7 +60,7 @@ enum Kind {
 
 impl Family {
     /// LiteLLM's registration order (the order families appear in its output).
-    const ALL: [Family; 15] = [
+    const ALL: [Family; 21] = [
         Family::ProxyFailed,
         Family::ProxyTotal,
         Family::RequestTotalLatency,
@@ -63,11 +69,17 @@ impl Family {
         Family::TotalTokens,
         Family::InputTokens,
         Family::OutputTokens,
+        Family::RemainingRequests,
+        Family::RemainingTokens,
         Family::OverheadLatency,
         Family::DeploymentState,
+        Family::TpmLimit,
+        Family::RpmLimit,
         Family::DeploymentSuccess,
         Family::DeploymentFailure,
         Family::DeploymentTotal,
+        Family::SuccessfulFallbacks,
+        Family::FailedFallbacks,
         Family::CacheHits,
         Family::CacheMisses,
     ];
@@ -82,6 +94,12 @@ impl Family {
             Self::TotalTokens => ("litellm_total_tokens_metric", Kind::Counter, "Total number of input + output tokens from LLM requests"),
             Self::InputTokens => ("litellm_input_tokens_metric", Kind::Counter, "Total number of input tokens from LLM requests"),
             Self::OutputTokens => ("litellm_output_tokens_metric", Kind::Counter, "Total number of output tokens from LLM requests"),
+            Self::RemainingRequests => ("litellm_remaining_requests_metric", Kind::Gauge, "LLM Deployment Analytics - remaining requests for model, returned from LLM API Provider"),
+            Self::RemainingTokens => ("litellm_remaining_tokens_metric", Kind::Gauge, "remaining tokens for model, returned from LLM API Provider"),
+            Self::TpmLimit => ("litellm_deployment_tpm_limit", Kind::Gauge, "Deployment TPM limit found in config"),
+            Self::RpmLimit => ("litellm_deployment_rpm_limit", Kind::Gauge, "Deployment RPM limit found in config"),
+            Self::SuccessfulFallbacks => ("litellm_deployment_successful_fallbacks", Kind::Counter, "LLM Deployment Analytics - Number of successful fallback requests from primary model -> fallback model"),
+            Self::FailedFallbacks => ("litellm_deployment_failed_fallbacks", Kind::Counter, "LLM Deployment Analytics - Number of failed fallback requests from primary model -> fallback model"),
             Self::OverheadLatency => ("litellm_overhead_latency_metric", Kind::Histogram, "Latency overhead (milliseconds) added by LiteLLM processing"),
             Self::DeploymentState => ("litellm_deployment_state", Kind::Gauge, "LLM Deployment Analytics - The state of the deployment: 0 = healthy, 1 = partial outage, 2 = complete outage"),
             Self::DeploymentSuccess => ("litellm_deployment_success_responses", Kind::Counter, "LLM Deployment Analytics - Total number of successful LLM API calls via litellm"),
@@ -197,6 +215,32 @@ struct Series {
     states: HashMap<u32, (f64, u64)>,
     /// Cache lookups that found nothing, by requested model.
     cache_misses: HashMap<u32, u64>,
+    /// The latest `x-ratelimit-remaining-requests` / `-tokens` per deployment and group.
+    remaining: HashMap<(u32, u32), Remaining>,
+    fallbacks: HashMap<FallbackKey, u64>,
+}
+
+/// The latest remaining requests and tokens an upstream reported, and when.
+type Remaining = (Option<f64>, Option<f64>, u64);
+
+/// A fallback's series key: from the group asked for to the one tried, and why.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct FallbackKey {
+    requested: u32,
+    fallback: u32,
+    status: u16,
+    class: u32,
+    succeeded: bool,
+}
+
+/// A fallback target that answered or failed, and the failure that led to it.
+pub struct Fallback<'a> {
+    pub requested_model: &'a str,
+    pub fallback_model: &'a str,
+    /// The original failure: its status and LiteLLM's class name (`Openai.RateLimitError`).
+    pub status: u16,
+    pub class: &'a str,
+    pub succeeded: bool,
 }
 
 /// Orders state changes across workers: the latest one wins at a scrape.
@@ -211,6 +255,10 @@ pub struct DeploymentLabels {
     pub api_base: String,
     /// The provider prefix (`openai`, `hosted_vllm`, `anthropic`, ...).
     pub api_provider: String,
+    /// Its model group, and the rpm/tpm limits the config gives it.
+    pub model_group: String,
+    pub rpm: Option<u64>,
+    pub tpm: Option<u64>,
 }
 
 /// How a request ended, as the metrics see it.
@@ -355,6 +403,43 @@ impl WorkerMetrics {
         });
     }
 
+    /// The upstream's `x-ratelimit-remaining-*` on an answer from this deployment.
+    pub fn remaining(
+        &self,
+        deployment: DeploymentIdx,
+        group: &str,
+        requests: Option<f64>,
+        tokens: Option<f64>,
+    ) {
+        if requests.is_none() && tokens.is_none() {
+            return;
+        }
+        self.with(|s| {
+            let g = s.names.id(group);
+            let seq = STATE_SEQUENCE.fetch_add(1, Ordering::Relaxed);
+            let slot = s
+                .remaining
+                .entry((deployment.0, g))
+                .or_insert((None, None, seq));
+            slot.0 = requests.or(slot.0);
+            slot.1 = tokens.or(slot.1);
+            slot.2 = seq;
+        });
+    }
+
+    pub fn fallback(&self, f: &Fallback<'_>) {
+        self.with(|s| {
+            let key = FallbackKey {
+                requested: s.names.id(f.requested_model),
+                fallback: s.names.id(f.fallback_model),
+                status: f.status,
+                class: s.names.id(f.class),
+                succeeded: f.succeeded,
+            };
+            *s.fallbacks.entry(key).or_default() += 1;
+        });
+    }
+
     /// A cache lookup that found nothing (the request went upstream).
     pub fn cache_miss(&self, requested_model: &str) {
         self.with(|s| {
@@ -377,6 +462,8 @@ struct Merged {
     values: BTreeMap<(Family, String), f64>,
     histograms: BTreeMap<(Family, String), Histogram>,
     states: BTreeMap<String, (f64, u64)>,
+    /// Gauges where the latest value across workers wins.
+    latest: BTreeMap<(Family, String), (f64, u64)>,
 }
 
 impl Merged {
@@ -402,6 +489,9 @@ impl Registry {
                 model_id: d.id.clone(),
                 api_base: d.public_api_base().to_string(),
                 api_provider: d.kind.name().to_string(),
+                model_group: d.group_name.clone(),
+                rpm: d.spec.rpm,
+                tpm: d.spec.tpm,
             })
             .collect();
         Self {
@@ -559,6 +649,54 @@ impl Registry {
             ]);
             m.add(Family::CacheMisses, labels(&mut cache), u64_f(*count));
         }
+        for ((d, g), (requests, tokens, seq)) in &s.remaining {
+            let Some(d) = self.deployment(*d) else {
+                continue;
+            };
+            let l = labels(&mut [
+                ("model_group", n(*g)),
+                ("api_provider", d.api_provider.as_str()),
+                ("api_base", d.api_base.as_str()),
+                ("litellm_model_name", d.litellm_model_name.as_str()),
+                ("hashed_api_key", NONE),
+                ("api_key_alias", NONE),
+                ("model_id", d.model_id.as_str()),
+            ]);
+            for (f, v) in [
+                (Family::RemainingRequests, requests),
+                (Family::RemainingTokens, tokens),
+            ] {
+                if let Some(v) = v {
+                    let slot = m.latest.entry((f, l.clone())).or_insert((*v, *seq));
+                    if *seq >= slot.1 {
+                        *slot = (*v, *seq);
+                    }
+                }
+            }
+        }
+        for (k, count) in &s.fallbacks {
+            let status = match k.status {
+                0 => NONE.to_string(),
+                s => s.to_string(),
+            };
+            let mut l = vec![
+                ("requested_model", n(k.requested)),
+                ("fallback_model", n(k.fallback)),
+                ("hashed_api_key", NONE),
+                ("api_key_alias", NONE),
+                ("team", NONE),
+                ("team_alias", NONE),
+                ("exception_status", status.as_str()),
+                ("exception_class", n(k.class)),
+                ("model_id", NONE),
+            ];
+            let f = if k.succeeded {
+                Family::SuccessfulFallbacks
+            } else {
+                Family::FailedFallbacks
+            };
+            m.add(f, labels(&mut l), u64_f(*count));
+        }
         for (id, (value, seq)) in &s.states {
             let Some(d) = self.deployment(*id) else {
                 continue;
@@ -590,6 +728,27 @@ impl Registry {
         }
         for (l, (value, _)) in std::mem::take(&mut merged.states) {
             merged.values.insert((Family::DeploymentState, l), value);
+        }
+        for (k, (value, _)) in std::mem::take(&mut merged.latest) {
+            merged.values.insert(k, value);
+        }
+        // The limits the config gives each deployment.
+        for d in self.deployments.iter() {
+            let l = labels(&mut [
+                ("model_group", d.model_group.as_str()),
+                ("litellm_model_name", d.litellm_model_name.as_str()),
+                ("model_id", d.model_id.as_str()),
+                ("api_base", d.api_base.as_str()),
+                ("api_provider", d.api_provider.as_str()),
+            ]);
+            if let Some(tpm) = d.tpm {
+                merged
+                    .values
+                    .insert((Family::TpmLimit, l.clone()), u64_f(tpm));
+            }
+            if let Some(rpm) = d.rpm {
+                merged.values.insert((Family::RpmLimit, l), u64_f(rpm));
+            }
         }
         for f in Family::ALL {
             let (name, kind, help) = f.spec();
@@ -653,4 +812,62 @@ fn deployment_labels<'a>(
         ("api_provider", d.api_provider.as_str()),
     ]);
     l
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn registry() -> (Registry, WorkerMetrics) {
+        let deployments: Arc<[DeploymentLabels]> = vec![DeploymentLabels {
+            litellm_model_name: "gpt-4o".into(),
+            model_id: "d1".into(),
+            api_base: "http://u/v1".into(),
+            api_provider: "openai".into(),
+            model_group: "g".into(),
+            rpm: None,
+            tpm: Some(1000),
+        }]
+        .into();
+        let r = Registry {
+            workers: Mutex::default(),
+            deployments,
+            enabled: true,
+        };
+        let w = r.worker();
+        (r, w)
+    }
+
+    #[test]
+    fn remaining_limits_and_state_take_the_latest_value() {
+        let (r, w) = registry();
+        let d = DeploymentIdx(0);
+        w.remaining(d, "g", Some(99.0), None);
+        w.remaining(d, "g", Some(98.0), Some(5000.0));
+        let other = r.worker();
+        other.attempt_failed(&FailedAttempt {
+            deployment: d,
+            requested_model: "g",
+            model_group: "g",
+            status: 429,
+            class: "RateLimitError",
+            client_ip: None,
+            user_agent: "",
+        });
+        let mut out = String::new();
+        r.render(&mut out);
+        assert!(out.contains("litellm_remaining_requests_metric{api_base=\"http://u/v1\",api_key_alias=\"None\",api_provider=\"openai\",hashed_api_key=\"None\",litellm_model_name=\"gpt-4o\",model_group=\"g\",model_id=\"d1\"} 98.0"), "{out}");
+        assert!(
+            out.contains("litellm_remaining_tokens_metric{") && out.contains("} 5000.0"),
+            "{out}"
+        );
+        assert!(out.contains("litellm_deployment_tpm_limit{api_base=\"http://u/v1\",api_provider=\"openai\",litellm_model_name=\"gpt-4o\",model_group=\"g\",model_id=\"d1\"} 1000.0"), "{out}");
+        assert!(out.contains("litellm_deployment_state{api_base=\"http://u/v1\",api_provider=\"openai\",litellm_model_name=\"gpt-4o\",model_id=\"d1\"} 1.0"), "{out}");
+        assert!(
+            out.contains("exception_class=\"Openai.RateLimitError\""),
+            "{out}"
+        );
+        assert!(!out.contains("litellm_deployment_rpm_limit{"), "{out}");
+    }
 }
