@@ -329,3 +329,60 @@ fn metrics_are_off_unless_the_prometheus_callback_is_named() {
     assert_eq!(r.status, 404, "{}", r.text);
     assert!(r.text.contains("litellm_settings.callbacks"), "{}", r.text);
 }
+
+#[test]
+fn a_cooldown_is_counted_and_shows_as_a_complete_outage() {
+    let limited = MockUpstream::start();
+    let ok = MockUpstream::start();
+    limited.set_default(Reply::rate_limited(None));
+    ok.set_default(Reply::chat("fine"));
+    let yaml = format!(
+        "model_list:\n  - model_name: pair\n    litellm_params: {{model: openai/gpt-4o, api_key: sk-0123456789, api_base: '{}'}}\n    model_info: {{id: pair-limited}}\n  - model_name: pair\n    litellm_params: {{model: openai/gpt-4o, api_key: sk-0123456789, api_base: '{}'}}\n    model_info: {{id: pair-ok}}\nrouter_settings:\n  num_retries: 1\n  cooldown_time: 60\nlitellm_settings:\n  callbacks: [prometheus]\n",
+        limited.base_url(),
+        ok.base_url()
+    );
+    let gw = Gateway::start(&yaml);
+    let ask = json!({"model": "pair", "messages": [{"role": "user", "content": "hi"}]});
+    // Simple shuffle picks either; ask until the rate-limited one has been tried.
+    for _ in 0..40 {
+        if !limited.requests().is_empty() {
+            break;
+        }
+        assert_eq!(gw.post("/v1/chat/completions", &ask).status, 200);
+    }
+    assert_eq!(limited.requests().len(), 1, "the 429 cools it down at once");
+    let r = gw.get("/metrics");
+    assert_eq!(r.status, 200);
+    let s = samples(&r.text);
+    assert_eq!(
+        total(
+            &s,
+            "litellm_deployment_cooled_down_total",
+            &[
+                ("model_id", "pair-limited"),
+                ("litellm_model_name", "pair"),
+                ("exception_status", "429")
+            ]
+        ),
+        1.0
+    );
+    assert_eq!(
+        total(
+            &s,
+            "litellm_deployment_state",
+            &[("model_id", "pair-limited")]
+        ),
+        2.0
+    );
+    assert!(
+        total(
+            &s,
+            "switchyard_deployment_cooldown_seconds_left",
+            &[("model_id", "pair-limited")]
+        ) > 50.0
+    );
+    assert_eq!(
+        total(&s, "litellm_deployment_state", &[("model_id", "pair-ok")]),
+        0.0
+    );
+}

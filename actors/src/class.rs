@@ -20,6 +20,27 @@ pub enum ErrorClass {
 }
 
 impl ErrorClass {
+    /// Every class, in declaration order (`index` is the position here).
+    pub const ALL: [ErrorClass; 13] = [
+        Self::BadRequest,
+        Self::ContextWindowExceeded,
+        Self::ContentPolicyViolation,
+        Self::Authentication,
+        Self::PaymentRequired,
+        Self::PermissionDenied,
+        Self::NotFound,
+        Self::Timeout,
+        Self::Conflict,
+        Self::RateLimit,
+        Self::InternalServer,
+        Self::BadGateway,
+        Self::ServiceUnavailable,
+    ];
+
+    pub fn index(self) -> usize {
+        Self::ALL.iter().position(|c| *c == self).unwrap_or(0)
+    }
+
     /// The class of an upstream HTTP status, before any message-based refinement.
     pub fn from_status(status: u16) -> Self {
         match status {

@@ -97,6 +97,7 @@ impl Handler<RecordFailure> for DeploymentActor {
         let successes = self.gate.successes_this_minute(msg.now_ms);
         if let Some(ms) = self.accrual.on_failure(msg.now_ms, msg.facts, successes) {
             self.gate.set_cooldown_until(msg.now_ms + ms);
+            self.gate.count_cooldown(msg.facts.class);
             if let Some(p) = &self.publisher {
                 p.do_send(CooldownDecided {
                     deployment_id: self.id.clone(),

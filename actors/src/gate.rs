@@ -10,6 +10,8 @@ use std::sync::Arc;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
+use crate::ErrorClass;
+
 pub struct Gate {
     cooldown_until_ms: AtomicU64,
     in_flight: AtomicU32,
@@ -28,6 +30,8 @@ pub struct Gate {
     /// state, and until when (this process's clock) that figure holds.
     cluster_tpm_until_ms: AtomicU64,
     cluster_tpm_used: AtomicU64,
+    /// Cooldowns this instance decided, by the class of the failure that caused each.
+    cooldowns: [AtomicU64; ErrorClass::ALL.len()],
 }
 
 /// Why a deployment refused a request right now.
@@ -84,7 +88,17 @@ impl Gate {
             rpm_blocked_until_ms: AtomicU64::new(0),
             cluster_tpm_until_ms: AtomicU64::new(0),
             cluster_tpm_used: AtomicU64::new(0),
+            cooldowns: Default::default(),
         }
+    }
+
+    /// How many cooldowns this instance decided for the deployment, by cause.
+    pub fn cooldowns(&self) -> impl Iterator<Item = (ErrorClass, u64)> + '_ {
+        ErrorClass::ALL
+            .iter()
+            .zip(self.cooldowns.iter())
+            .map(|(c, n)| (*c, n.load(Ordering::Relaxed)))
+            .filter(|(_, n)| *n > 0)
     }
 
     /// The cooldown deadline if the deployment is cooling down at `now_ms`.
@@ -187,6 +201,12 @@ impl Gate {
 
     pub(crate) fn set_cooldown_until(&self, until_ms: u64) {
         self.cooldown_until_ms.fetch_max(until_ms, Ordering::AcqRel);
+    }
+
+    pub(crate) fn count_cooldown(&self, cause: ErrorClass) {
+        if let Some(n) = self.cooldowns.get(cause.index()) {
+            n.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     fn add_tokens(&self, now_ms: u64, tokens: u64) {

@@ -93,7 +93,7 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
         .response(&call_id(&req));
     }
     let mut out = String::with_capacity(16 * 1024);
-    state.metrics.render(&mut out);
+    state.metrics.render(&state.gates, now_ms(), &mut out);
     gates(&state, &mut out);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use exposition::{header, labels, sample};
+use switchyard_actors::gate::Gate;
 use switchyard_actors::DeploymentIdx;
 
 use crate::settings::GatewayConfig;
@@ -42,6 +43,7 @@ enum Family {
     DeploymentState,
     TpmLimit,
     RpmLimit,
+    CooledDown,
     DeploymentSuccess,
     DeploymentFailure,
     DeploymentTotal,
@@ -60,7 +62,7 @@ enum Kind {
 
 impl Family {
     /// LiteLLM's registration order (the order families appear in its output).
-    const ALL: [Family; 21] = [
+    const ALL: [Family; 22] = [
         Family::ProxyFailed,
         Family::ProxyTotal,
         Family::RequestTotalLatency,
@@ -75,6 +77,7 @@ impl Family {
         Family::DeploymentState,
         Family::TpmLimit,
         Family::RpmLimit,
+        Family::CooledDown,
         Family::DeploymentSuccess,
         Family::DeploymentFailure,
         Family::DeploymentTotal,
@@ -98,6 +101,7 @@ impl Family {
             Self::RemainingTokens => ("litellm_remaining_tokens_metric", Kind::Gauge, "remaining tokens for model, returned from LLM API Provider"),
             Self::TpmLimit => ("litellm_deployment_tpm_limit", Kind::Gauge, "Deployment TPM limit found in config"),
             Self::RpmLimit => ("litellm_deployment_rpm_limit", Kind::Gauge, "Deployment RPM limit found in config"),
+            Self::CooledDown => ("litellm_deployment_cooled_down", Kind::Counter, "LLM Deployment Analytics - Number of times a deployment has been cooled down by LiteLLM load balancing logic. exception_status is the status of the exception that caused the deployment to be cooled down"),
             Self::SuccessfulFallbacks => ("litellm_deployment_successful_fallbacks", Kind::Counter, "LLM Deployment Analytics - Number of successful fallback requests from primary model -> fallback model"),
             Self::FailedFallbacks => ("litellm_deployment_failed_fallbacks", Kind::Counter, "LLM Deployment Analytics - Number of failed fallback requests from primary model -> fallback model"),
             Self::OverheadLatency => ("litellm_overhead_latency_metric", Kind::Histogram, "Latency overhead (milliseconds) added by LiteLLM processing"),
@@ -714,8 +718,9 @@ impl Registry {
         }
     }
 
-    /// The LiteLLM families in the text format, every worker's series summed.
-    pub fn render(&self, out: &mut String) {
+    /// The LiteLLM families in the text format, every worker's series summed; `gates` are the
+    /// deployments' (in config order), for cooldowns.
+    pub fn render(&self, gates: &[Arc<Gate>], now_ms: u64, out: &mut String) {
         let workers = self
             .workers
             .lock()
@@ -731,6 +736,30 @@ impl Registry {
         }
         for (k, (value, _)) in std::mem::take(&mut merged.latest) {
             merged.values.insert(k, value);
+        }
+        // Cooldowns: LiteLLM labels them with the model group's name; a deployment cooling
+        // down now is in complete outage (2), and goes back to its last state after.
+        for (d, gate) in self.deployments.iter().zip(gates) {
+            let state = labels(&mut [
+                ("litellm_model_name", d.litellm_model_name.as_str()),
+                ("model_id", d.model_id.as_str()),
+                ("api_base", d.api_base.as_str()),
+                ("api_provider", d.api_provider.as_str()),
+            ]);
+            if gate.cooling_until(now_ms).is_some() {
+                merged.values.insert((Family::DeploymentState, state), 2.0);
+            }
+            for (class, n) in gate.cooldowns() {
+                let status = class.client_status().to_string();
+                let l = labels(&mut [
+                    ("litellm_model_name", d.model_group.as_str()),
+                    ("model_id", d.model_id.as_str()),
+                    ("api_base", d.api_base.as_str()),
+                    ("api_provider", d.api_provider.as_str()),
+                    ("exception_status", status.as_str()),
+                ]);
+                merged.values.insert((Family::CooledDown, l), u64_f(n));
+            }
         }
         // The limits the config gives each deployment.
         for d in self.deployments.iter() {
@@ -856,7 +885,7 @@ mod tests {
             user_agent: "",
         });
         let mut out = String::new();
-        r.render(&mut out);
+        r.render(&[], 0, &mut out);
         assert!(out.contains("litellm_remaining_requests_metric{api_base=\"http://u/v1\",api_key_alias=\"None\",api_provider=\"openai\",hashed_api_key=\"None\",litellm_model_name=\"gpt-4o\",model_group=\"g\",model_id=\"d1\"} 98.0"), "{out}");
         assert!(
             out.contains("litellm_remaining_tokens_metric{") && out.contains("} 5000.0"),
