@@ -122,31 +122,31 @@ impl Settlement {
         self.status = status;
     }
 
-    /// A request refused before routing: settled at once.
+    /// A request refused before routing: settled at once (log line and metrics).
     pub fn rejected(
-        metrics: Option<(&WorkerMetrics, ClientFacts)>,
+        metrics: &WorkerMetrics,
+        req: &actix_web::HttpRequest,
         call_id: &str,
-        status: u16,
-        reason: &dyn std::fmt::Display,
+        reason: &crate::error::GatewayError,
     ) {
-        if let Some((m, client)) = metrics {
-            m.record(&Record {
-                route: &client.route,
-                requested_model: "",
-                model_group: "",
-                deployment: None,
-                status,
-                exception_class: Some("ProxyException"),
-                cache_hit: false,
-                prompt_tokens: 0,
-                completion_tokens: 0,
-                total: Duration::ZERO,
-                upstream: None,
-                first_token: None,
-                client_ip: client.ip,
-                user_agent: &client.user_agent,
-            });
-        }
+        let status = reason.status().as_u16();
+        let client = ClientFacts::of(req);
+        metrics.record(&Record {
+            route: &client.route,
+            requested_model: "",
+            model_group: "",
+            deployment: None,
+            status,
+            exception_class: Some("ProxyException"),
+            cache_hit: false,
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            total: Duration::ZERO,
+            upstream: None,
+            first_token: None,
+            client_ip: client.ip,
+            user_agent: &client.user_agent,
+        });
         tracing::info!(
             target: "switchyard::request",
             call_id,

@@ -34,12 +34,7 @@ async fn handle(
         // form lives that long.
         Ok((p, _permit)) => dispatch::serve(&state, &worker, p).await,
         Err(e) => {
-            crate::dispatch::settle::Settlement::rejected(
-                Some((&worker.metrics, crate::dispatch::ClientFacts::of(&req))),
-                &id,
-                e.status().as_u16(),
-                &e,
-            );
+            crate::dispatch::settle::Settlement::rejected(&worker.metrics, &req, &id, &e);
             e.response(&id)
         }
     }

@@ -31,12 +31,7 @@ pub async fn count_tokens(
             .content_type("application/json")
             .body(json!({"input_tokens": n}).to_string()),
         Err(e) => {
-            Settlement::rejected(
-                Some((&worker.metrics, crate::dispatch::ClientFacts::of(&req))),
-                &id,
-                e.status().as_u16(),
-                &e,
-            );
+            Settlement::rejected(&worker.metrics, &req, &id, &e);
             error_response(e.status().as_u16(), &e.to_string(), &id)
         }
     }

@@ -67,12 +67,7 @@ pub async fn messages(
             render(resp, &model).await
         }
         Err(e) => {
-            Settlement::rejected(
-                Some((&worker.metrics, crate::dispatch::ClientFacts::of(&req))),
-                &id,
-                e.status().as_u16(),
-                &e,
-            );
+            Settlement::rejected(&worker.metrics, &req, &id, &e);
             error_response(e.status().as_u16(), &e.to_string(), &id)
         }
     }

@@ -217,14 +217,7 @@ mod tests {
         crate::inbound::chunk_bridge::named_events(bytes)
     }
 
-    const CHUNKS: &str = concat!(
-        "data: {\"id\":\"chatcmpl-abc\",\"model\":\"qwen\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"},\"finish_reason\":null}]}\n\n",
-        "data: {\"id\":\"chatcmpl-abc\",\"model\":\"qwen\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":null}]}\n\n",
-        "data: {\"id\":\"chatcmpl-abc\",\"model\":\"qwen\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"\"}}]},\"finish_reason\":null}]}\n\n",
-        "data: {\"id\":\"chatcmpl-abc\",\"model\":\"qwen\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"a\\\":1}\"}}]},\"finish_reason\":null}]}\n\n",
-        "data: {\"id\":\"chatcmpl-abc\",\"model\":\"qwen\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n",
-        "data: {\"id\":\"chatcmpl-abc\",\"model\":\"qwen\",\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":3,\"total_tokens\":10}}\n\n",
-    );
+    use crate::inbound::chunk_bridge::RECORDED_CHUNKS as CHUNKS;
 
     #[test]
     fn a_chunk_stream_becomes_messages_events_block_by_block() {

@@ -124,12 +124,7 @@ pub async fn create(
             render(resp, output, history, worker.responses.clone()).await
         }
         Err(e) => {
-            Settlement::rejected(
-                Some((&worker.metrics, crate::dispatch::ClientFacts::of(&req))),
-                &id,
-                e.status().as_u16(),
-                &e,
-            );
+            Settlement::rejected(&worker.metrics, &req, &id, &e);
             e.response(&id)
         }
     }
