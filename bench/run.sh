@@ -136,9 +136,9 @@ for variant in redis local; do
     "$BIN" --config "$WORK/config-$variant.yaml" --host 127.0.0.1 --port "${!port_var}" --workers 2 > "$WORK/switchyard-$variant.log" 2>&1 &
     PIDS+=("$!")
 done
-# The same gateway recording LiteLLM's Prometheus metrics.
+# The same gateway without recording metrics (they are on by default, for /metrics and /ui).
 cat "$WORK/config.yaml" > "$WORK/config-metrics.yaml"
-printf 'litellm_settings:\n  callbacks: ["prometheus"]\n' >> "$WORK/config-metrics.yaml"
+printf 'switchyard_settings:\n  metrics: false\n' >> "$WORK/config-metrics.yaml"
 "$BIN" --config "$WORK/config-metrics.yaml" --host 127.0.0.1 --port "$SY_METRICS_PORT" --workers 2 > "$WORK/switchyard-metrics.log" 2>&1 &
 PIDS+=("$!")
 python3 bench/stream_upstream.py "$STREAM_PORT" > "$WORK/stream.log" 2>&1 &
@@ -195,11 +195,11 @@ declare -A URL=(
     [ollama]="http://127.0.0.1:$SY_PORT/v1/chat/completions"
     [bedrock]="http://127.0.0.1:$SY_PORT/v1/chat/completions"
     [messages]="http://127.0.0.1:$SY_PORT/v1/messages"
-    [metrics]="http://127.0.0.1:$SY_METRICS_PORT/v1/chat/completions"
+    [metrics-off]="http://127.0.0.1:$SY_METRICS_PORT/v1/chat/completions"
     [redis-hit]="http://127.0.0.1:$SY_REDIS_PORT/v1/chat/completions"
     [local-hit]="http://127.0.0.1:$SY_LOCAL_PORT/v1/chat/completions"
 )
-TARGETS="direct nginx switchyard metrics messages anthropic ollama bedrock redis-hit local-hit"
+TARGETS="direct nginx switchyard metrics-off messages anthropic ollama bedrock redis-hit local-hit"
 if [ -n "${BASELINE:-}" ]; then
     wait_port "$BASE_PORT"
     URL[baseline]="http://127.0.0.1:$BASE_PORT/v1/chat/completions"
@@ -219,7 +219,7 @@ for c in $CONCURRENCY; do
     for t in $TARGETS; do run_cell "$t" "${URL[$t]}" "$c"; done
 done
 RSS_KB=$(awk '/VmHWM/ {print $2}' "/proc/$SY_PID/status")
-SCRAPED=$(curl -s "http://127.0.0.1:$SY_METRICS_PORT/metrics" | awk '/^litellm_proxy_total_requests_metric_total/ {s+=$NF} END {printf "%.0f", s}')
+RECORDED=$(curl -s "http://127.0.0.1:$SY_PORT/ui/state" | python3 -c 'import json, sys; print(json.load(sys.stdin)["requests"]["total"])')
 
 STREAM=$(python3 bench/first_chunk.py "http://127.0.0.1:$STREAM_PORT/v1/chat/completions" "http://127.0.0.1:$SY_PORT/v1/chat/completions")
 
@@ -241,7 +241,7 @@ STREAM=$(python3 bench/first_chunk.py "http://127.0.0.1:$STREAM_PORT/v1/chat/com
     echo "At concurrency $c: Switchyard throughput $(awk -v a="${RPS[switchyard,$c]}" -v b="${RPS[nginx,$c]}" 'BEGIN {printf "%.2f", a/b}')x the nginx hop's;" \
          "added p50 $(awk -v s="${P50[switchyard,$c]}" -v n="${P50[nginx,$c]}" -v d="${P50[direct,$c]}" 'BEGIN { if (n-d <= 0) print "n/a"; else printf "%.2f", (s-d)/(n-d)}')x the nginx hop's added p50."
     echo "Translations at concurrency $c, throughput vs the OpenAI passthrough: Anthropic $(awk -v a="${RPS[anthropic,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x, Ollama $(awk -v a="${RPS[ollama,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x, Bedrock (SigV4-signed) $(awk -v a="${RPS[bedrock,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x; /v1/messages bridged to it $(awk -v a="${RPS[messages,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x."
-    echo "Prometheus metrics on (litellm_settings.callbacks: [prometheus]), passthrough throughput vs metrics off: $(for cc in $CONCURRENCY; do printf '%s ' "$(awk -v a="${RPS[metrics,$cc]}" -v b="${RPS[switchyard,$cc]}" 'BEGIN {printf "%.2fx", a/b}')"; done)at concurrency $CONCURRENCY; /metrics counted $SCRAPED requests."
+    echo "Metrics recorded (the default, behind /metrics and /ui), passthrough throughput vs switchyard_settings.metrics: false: $(for cc in $CONCURRENCY; do printf '%s ' "$(awk -v a="${RPS[switchyard,$cc]}" -v b="${RPS[metrics-off,$cc]}" 'BEGIN {printf "%.2fx", a/b}')"; done)at concurrency $CONCURRENCY; /ui/state counted $RECORDED requests."
     echo "Cache hits at concurrency $c: Redis $(awk -v a="${RPS[redis-hit,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x and local $(awk -v a="${RPS[local-hit,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x the throughput of uncached requests to the zero-latency upstream."
     if [ -n "${BASELINE:-}" ]; then
         for cc in $CONCURRENCY; do

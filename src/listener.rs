@@ -42,6 +42,13 @@ enum Reading {
     PastHead,
 }
 
+/// Client connections open right now, across every worker (`switchyard_open_connections`).
+static OPEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+pub fn open_connections() -> u64 {
+    OPEN.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// A client connection: JSON bodies for HTTP-layer errors, and a head timeout for every request.
 pub struct ClientConn<T> {
     io: T,
@@ -52,8 +59,15 @@ pub struct ClientConn<T> {
     head_timeout: Duration,
 }
 
+impl<T> Drop for ClientConn<T> {
+    fn drop(&mut self) {
+        OPEN.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 impl<T> ClientConn<T> {
     pub fn new(io: T, head_timeout: Duration) -> Self {
+        OPEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Self {
             io,
             pending: Vec::new(),

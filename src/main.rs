@@ -23,6 +23,7 @@ mod settings;
 mod shared_state;
 mod state;
 mod telemetry;
+mod traces;
 
 use std::process::ExitCode;
 

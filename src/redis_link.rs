@@ -19,6 +19,8 @@ use redis::aio::MultiplexedConnection;
 use redis::AsyncConnectionConfig;
 use switchyard_actors::backend_watch::{BackendFailed, BackendHealth, BackendWatch, Probe};
 
+use crate::metrics::redis_ops::{self, RedisCall, RedisFailure};
+
 /// Least time between two connection attempts of one worker.
 const RECONNECT_SPACING: Duration = Duration::from_millis(250);
 
@@ -94,7 +96,7 @@ impl RedisLink {
         }
     }
 
-    async fn connection(&self) -> Option<MultiplexedConnection> {
+    async fn connection(&self, call: RedisCall) -> Option<MultiplexedConnection> {
         if self.health.degraded() {
             return None;
         }
@@ -141,6 +143,7 @@ impl RedisLink {
             }
             Err(e) => {
                 drop(s);
+                redis_ops::failed(call, RedisFailure::Connection);
                 self.failed(e);
                 None
             }
@@ -154,29 +157,34 @@ impl RedisLink {
 
     /// `Ok(None)` on a miss; `Err` when Redis could not answer (skipped, failed or timed out).
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ()> {
-        let Some(mut conn) = self.connection().await else {
+        let Some(mut conn) = self.connection(RedisCall::Get).await else {
             return Err(());
         };
+        let started = Instant::now();
         let reply: redis::RedisResult<Option<Vec<u8>>> =
             redis::cmd("GET").arg(key).query_async(&mut conn).await;
+        redis_ops::observe(RedisCall::Get, started.elapsed(), &reply);
         reply.map_err(|e| self.failed(describe(e)))
     }
 
     /// Several values in one round trip.
     pub async fn mget(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, ()> {
-        let Some(mut conn) = self.connection().await else {
+        let Some(mut conn) = self.connection(RedisCall::BatchGet).await else {
             return Err(());
         };
+        let started = Instant::now();
         let reply: redis::RedisResult<Vec<Option<Vec<u8>>>> =
             redis::cmd("MGET").arg(keys).query_async(&mut conn).await;
+        redis_ops::observe(RedisCall::BatchGet, started.elapsed(), &reply);
         reply.map_err(|e| self.failed(describe(e)))
     }
 
     /// Counts one more in a fixed window: INCRBY and PEXPIRE in one round trip; the new count.
     pub async fn incr_window(&self, key: &str, by: u64, ttl: Duration) -> Result<u64, ()> {
-        let Some(mut conn) = self.connection().await else {
+        let Some(mut conn) = self.connection(RedisCall::Increment).await else {
             return Err(());
         };
+        let started = Instant::now();
         let reply: redis::RedisResult<(u64, i64)> = redis::pipe()
             .cmd("INCRBY")
             .arg(key)
@@ -186,21 +194,25 @@ impl RedisLink {
             .arg(saturating_millis(ttl))
             .query_async(&mut conn)
             .await;
+        redis_ops::observe(RedisCall::Increment, started.elapsed(), &reply);
         reply.map(|(n, _)| n).map_err(|e| self.failed(describe(e)))
     }
 
     pub async fn del(&self, key: &str) -> Result<(), ()> {
-        let Some(mut conn) = self.connection().await else {
+        let Some(mut conn) = self.connection(RedisCall::Delete).await else {
             return Err(());
         };
+        let started = Instant::now();
         let reply: redis::RedisResult<()> = redis::cmd("DEL").arg(key).query_async(&mut conn).await;
+        redis_ops::observe(RedisCall::Delete, started.elapsed(), &reply);
         reply.map_err(|e| self.failed(describe(e)))
     }
 
     pub async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), ()> {
-        let Some(mut conn) = self.connection().await else {
+        let Some(mut conn) = self.connection(RedisCall::Set).await else {
             return Err(());
         };
+        let started = Instant::now();
         let ms = saturating_millis(ttl).max(1);
         let reply: redis::RedisResult<()> = redis::cmd("SET")
             .arg(key)
@@ -209,6 +221,7 @@ impl RedisLink {
             .arg(ms)
             .query_async(&mut conn)
             .await;
+        redis_ops::observe(RedisCall::Set, started.elapsed(), &reply);
         reply.map_err(|e| self.failed(describe(e)))
     }
 }

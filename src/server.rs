@@ -184,6 +184,21 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
     let draining = Arc::new(AtomicBool::new(false));
     let (cut_streams, shutdown) = tokio::sync::watch::channel(false);
     let metrics = Arc::new(crate::metrics::Registry::new(&cfg));
+    let traces = if cfg.otel {
+        match crate::traces::start(&opts.instance_id) {
+            Ok(provider) => {
+                tracing::info!("OpenTelemetry traces on (OTLP/HTTP)");
+                Some(provider)
+            }
+            // Traces are for operators: a broken exporter setting is said, never fatal.
+            Err(e) => {
+                tracing::warn!(error = %e, "OpenTelemetry traces off");
+                None
+            }
+        }
+    } else {
+        None
+    };
     let state = web::Data::new(AppState {
         config: Arc::new(cfg),
         gates: router.gates.to_vec(),
@@ -192,6 +207,7 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
         cache: cache.clone(),
         shared_state: shared.clone(),
         body_budget: Arc::default(),
+        started: std::time::Instant::now(),
         metrics: metrics.clone(),
         shutdown,
     });
@@ -289,6 +305,12 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
         handle.stop(true).await;
     });
     server.await?;
+    if let Some(provider) = traces {
+        // Sends the spans still queued; bounded by the exporter's own timeout.
+        if let Err(e) = provider.shutdown() {
+            tracing::warn!(error = %e, "OpenTelemetry: spans still queued at exit were lost");
+        }
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -26,6 +26,8 @@ pub struct AppState {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// Every worker's metrics, for `/metrics`.
     pub metrics: Arc<crate::metrics::Registry>,
+    /// When the gateway started, for the status page's uptime.
+    pub started: std::time::Instant,
     /// Request bodies held at once, under `switchyard_settings.max_buffered_request_mb`.
     pub body_budget: Arc<crate::http::body::BodyBudget>,
 }

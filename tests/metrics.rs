@@ -150,6 +150,11 @@ fn metrics_count_a_known_sequence_of_requests_under_litellms_names() {
     assert_eq!(gw.get_with("/metrics/", &h).status, 200);
     promtool_check(&r.text);
     let s = samples(&r.text);
+    assert!(
+        total(&s, "switchyard_cache_entries", &[]) >= 1.0,
+        "answers cached"
+    );
+    assert!(total(&s, "switchyard_cache_bytes", &[]) > 50.0);
 
     let proxy = "litellm_proxy_total_requests_metric_total";
     assert_eq!(total(&s, proxy, &[("status_code", "200")]), 4.0);
@@ -385,4 +390,87 @@ fn a_cooldown_is_counted_and_shows_as_a_complete_outage() {
         total(&s, "litellm_deployment_state", &[("model_id", "pair-ok")]),
         0.0
     );
+}
+
+#[test]
+fn redis_calls_the_shared_state_and_the_process_are_measured() {
+    let mut redis = common::redis::RedisServer::start(None);
+    let up = MockUpstream::start();
+    up.set_default(Reply::chat("cached answer"));
+    let yaml = format!(
+        "model_list:\n  - model_name: qwen\n    litellm_params: {{model: hosted_vllm/Qwen/Qwen3-0.6B, api_base: '{}'}}\n    model_info: {{id: qwen-1}}\nrouter_settings:\n  redis_host: 127.0.0.1\n  redis_port: {port}\nlitellm_settings:\n  callbacks: [prometheus]\n  cache: true\n  cache_params: {{type: redis, host: 127.0.0.1, port: {port}}}\n",
+        up.base_url(),
+        port = redis.port
+    );
+    let gw = Gateway::start(&yaml);
+    let ask = json!({"model": "qwen", "messages": [{"role": "user", "content": "remember me"}]});
+    assert_eq!(gw.post("/v1/chat/completions", &ask).status, 200);
+    // The store is written after the answer: ask again until it is a hit.
+    let mut hit = false;
+    for _ in 0..50 {
+        let r = gw.post("/v1/chat/completions", &ask);
+        assert_eq!(r.status, 200);
+        if r.header("x-switchyard-cache") == Some("hit") {
+            hit = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(hit, "the second request is answered from Redis");
+    // The shared state is read every 250 ms.
+    let mut s = Vec::new();
+    for _ in 0..40 {
+        s = samples(&gw.get("/metrics").text);
+        if total(&s, "switchyard_shared_state_sync_age_seconds", &[]) >= 0.0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let age = total(&s, "switchyard_shared_state_sync_age_seconds", &[]);
+    assert!((0.0..5.0).contains(&age), "sync age {age}");
+    assert_eq!(
+        total(&s, "switchyard_shared_state_healthy", &[]),
+        1.0,
+        "Redis answers"
+    );
+    let calls = total(
+        &s,
+        "litellm_redis_total_requests_total",
+        &[("redis", "redis")],
+    );
+    let timed = total(&s, "litellm_redis_latency_count", &[("redis", "redis")]);
+    // A miss, a store and a hit at least, plus the sync's reads.
+    assert!(calls >= 3.0, "{calls} Redis calls");
+    assert_eq!(calls, timed, "every call so far succeeded and was timed");
+    assert_eq!(total(&s, "litellm_redis_failed_requests_total", &[]), 0.0);
+    assert!(total(&s, "process_resident_memory_bytes", &[]) > 1e6);
+    assert!(total(&s, "process_open_fds", &[]) >= 3.0);
+    assert!(
+        total(&s, "switchyard_open_connections", &[]) >= 1.0,
+        "the scrape's own connection"
+    );
+    promtool_check(&gw.get("/metrics").text);
+
+    // Redis goes away: the next lookup fails and is counted; the request still answers.
+    redis.kill();
+    let other =
+        json!({"model": "qwen", "messages": [{"role": "user", "content": "redis is gone"}]});
+    assert_eq!(gw.post("/v1/chat/completions", &other).status, 200);
+    let mut failed = 0.0;
+    let mut healthy = 1.0;
+    for _ in 0..50 {
+        let s = samples(&gw.get("/metrics").text);
+        failed = total(
+            &s,
+            "litellm_redis_failed_requests_total",
+            &[("redis", "redis")],
+        );
+        healthy = total(&s, "switchyard_shared_state_healthy", &[]);
+        if failed >= 1.0 && healthy == 0.0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(failed >= 1.0, "a failed Redis call is counted");
+    assert_eq!(healthy, 0.0, "the shared state's outage shows");
 }

@@ -5,14 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python_ok() { python3 -c "import openai, anthropic, prometheus_client" >/dev/null 2>&1; }
+python_ok() { python3 -c "import openai, anthropic, prometheus_client, selenium, opentelemetry.proto" >/dev/null 2>&1; }
 if ! python_ok; then
-    echo "tests/run.sh: installing the OpenAI and Anthropic Python SDKs and prometheus_client (pip install openai anthropic prometheus_client)"
-    python3 -m pip install --quiet openai anthropic prometheus_client 2>/dev/null \
-        || python3 -m pip install --quiet --break-system-packages openai anthropic prometheus_client || true
+    echo "tests/run.sh: installing the OpenAI and Anthropic Python SDKs, prometheus_client, selenium and opentelemetry-proto (pip install openai anthropic prometheus_client selenium opentelemetry-proto)"
+    python3 -m pip install --quiet openai anthropic prometheus_client selenium opentelemetry-proto 2>/dev/null \
+        || python3 -m pip install --quiet --break-system-packages openai anthropic prometheus_client selenium opentelemetry-proto || true
 fi
 if ! python_ok; then
-    echo "tests/run.sh: the OpenAI and Anthropic Python SDKs and prometheus_client are required (python3 -m pip install openai anthropic prometheus_client)" >&2
+    echo "tests/run.sh: the OpenAI and Anthropic Python SDKs, prometheus_client, selenium and opentelemetry-proto are required (python3 -m pip install openai anthropic prometheus_client selenium opentelemetry-proto)" >&2
     exit 1
 fi
 yaml_ok() { python3 -c 'import yaml' >/dev/null 2>&1; }

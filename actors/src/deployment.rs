@@ -60,6 +60,7 @@ impl Handler<ClusterState> for DeploymentActor {
             let known = self.gate.cooling_until(msg.now_ms).unwrap_or(0);
             if until > msg.now_ms && until > known + 1000 {
                 self.gate.set_cooldown_until(until);
+                self.gate.cooled_down_elsewhere();
                 tracing::warn!(
                     deployment = %self.id,
                     cooldown_s = (until - msg.now_ms) as f64 / 1000.0,
@@ -94,6 +95,7 @@ impl Handler<RecordFailure> for DeploymentActor {
     type Result = Option<u64>;
 
     fn handle(&mut self, msg: RecordFailure, _: &mut Self::Context) -> Option<u64> {
+        self.gate.count_failure(msg.now_ms, msg.facts.class);
         let successes = self.gate.successes_this_minute(msg.now_ms);
         if let Some(ms) = self.accrual.on_failure(msg.now_ms, msg.facts, successes) {
             self.gate.set_cooldown_until(msg.now_ms + ms);

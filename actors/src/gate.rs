@@ -10,6 +10,7 @@ use std::sync::Arc;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
+use crate::recent::{CooldownCause, Recent, RecentSnapshot};
 use crate::ErrorClass;
 
 pub struct Gate {
@@ -32,6 +33,8 @@ pub struct Gate {
     cluster_tpm_used: AtomicU64,
     /// Cooldowns this instance decided, by the class of the failure that caused each.
     cooldowns: [AtomicU64; ErrorClass::ALL.len()],
+    /// The last few minutes, for the status page.
+    recent: Recent,
 }
 
 /// Why a deployment refused a request right now.
@@ -59,6 +62,7 @@ impl Admission {
             gate.successes.fetch_add(1, Ordering::AcqRel);
         }
         gate.record_latency(latency_us);
+        gate.recent.succeeded(now_ms, latency_us);
         if total_tokens > 0 {
             gate.add_tokens(now_ms, total_tokens);
         }
@@ -89,6 +93,7 @@ impl Gate {
             cluster_tpm_until_ms: AtomicU64::new(0),
             cluster_tpm_used: AtomicU64::new(0),
             cooldowns: Default::default(),
+            recent: Recent::default(),
         }
     }
 
@@ -193,7 +198,18 @@ impl Gate {
                 });
             }
         }
+        self.recent.admitted(now_ms);
         Ok(admission)
+    }
+
+    /// Requests admitted this minute, failures by class and latency over the last minutes.
+    pub fn recent(&self, now_ms: u64) -> RecentSnapshot {
+        self.recent.snapshot(now_ms)
+    }
+
+    /// Why the deployment last cooled down.
+    pub fn cooldown_cause(&self) -> Option<CooldownCause> {
+        self.recent.cooldown_cause()
     }
 
     // Writers below: the cooldown is set by the owning deployment actor only; usage figures by
@@ -207,6 +223,15 @@ impl Gate {
         if let Some(n) = self.cooldowns.get(cause.index()) {
             n.fetch_add(1, Ordering::Relaxed);
         }
+        self.recent.cooled_down(CooldownCause::Failure(cause));
+    }
+
+    pub(crate) fn cooled_down_elsewhere(&self) {
+        self.recent.cooled_down(CooldownCause::OtherInstance);
+    }
+
+    pub(crate) fn count_failure(&self, now_ms: u64, class: ErrorClass) {
+        self.recent.failed(now_ms, class);
     }
 
     fn add_tokens(&self, now_ms: u64, tokens: u64) {

@@ -121,6 +121,15 @@ impl LocalCache {
             .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).entries.len())
             .sum()
     }
+
+    /// Entries and the bytes of their values (read at a scrape: one shard locked at a time).
+    pub fn size(&self) -> (usize, usize) {
+        self.shards.iter().fold((0, 0), |(n, b), s| {
+            let s = s.lock().unwrap_or_else(|p| p.into_inner());
+            let bytes: usize = s.entries.values().map(|e| e.value.len()).sum();
+            (n + s.entries.len(), b.saturating_add(bytes))
+        })
+    }
 }
 
 #[cfg(test)]

@@ -139,6 +139,12 @@ impl SharedCache {
         })
     }
 
+    /// The in-process cache's entries and bytes; `None` for Redis (shared by every instance,
+    /// and holding the shared router state too: its size says nothing of this cache).
+    pub fn local_size(&self) -> Option<(usize, usize)> {
+        self.local.as_ref().map(LocalCache::size)
+    }
+
     /// What readiness reports: backend, health and counters; with `detailed` (callers with the
     /// master key) also the last Redis error, which can name hosts and addresses.
     pub fn report(&self, detailed: bool) -> Value {

@@ -118,6 +118,7 @@ pub async fn call(
     d: &Deployment,
     p: &Prepared,
     answer_model: Option<String>,
+    traceparent: Option<&str>,
 ) -> Result<Answered, AttemptError> {
     if let Some(text) = p.mock_response.as_ref().or(d.mock_response.as_ref()) {
         let label = answer_model.as_deref().unwrap_or(&d.upstream.model);
@@ -151,6 +152,7 @@ pub async fn call(
         d,
         seconds,
         deadline,
+        traceparent,
     };
     if let Some(native) = &p.native {
         if let Some(request) = d.provider.native(&call, native) {
@@ -222,6 +224,8 @@ struct Exchange<'a> {
     d: &'a Deployment,
     seconds: Seconds,
     deadline: tokio::time::Instant,
+    /// The attempt's W3C trace context, sent upstream so the server's own spans join.
+    traceparent: Option<&'a str>,
 }
 
 impl Exchange<'_> {
@@ -241,6 +245,9 @@ impl Exchange<'_> {
             .insert_header(("content-type", "application/json"));
         for (k, v) in upstream.headers {
             req = req.insert_header((k, v));
+        }
+        if let Some(tp) = self.traceparent {
+            req = req.insert_header(("traceparent", tp));
         }
         let sent = tokio::time::timeout_at(self.deadline, req.send_body(upstream.body)).await;
         let mut resp = match sent {
@@ -439,6 +446,7 @@ pub async fn count_tokens(
         d,
         seconds,
         deadline: tokio::time::Instant::now() + seconds.duration(),
+        traceparent: None,
     };
     let counted = async {
         let (resp, _) = exchange.send(request?, true).await?;

@@ -27,8 +27,8 @@ pub fn respond(
     } else {
         None
     };
-    let mut log = Settlement::begin(&p.call_id, &p.requested_model, p.stream, p.started);
-    log.metrics = Some((worker.metrics.clone(), p.client.clone()));
+    let mut log = Settlement::of(p, &worker.metrics, p.stream);
+    log.cache_looked_up = true;
     log.usage = stored.usage;
     log.deployment = "cache".into();
     log.end(Outcome::CacheHit, 200);
@@ -71,8 +71,8 @@ pub fn respond_items(
     plan: &CachePlan,
     embeddings: Vec<serde_json::Value>,
 ) -> HttpResponse {
-    let mut log = Settlement::begin(&p.call_id, &p.requested_model, false, p.started);
-    log.metrics = Some((worker.metrics.clone(), p.client.clone()));
+    let mut log = Settlement::of(p, &worker.metrics, false);
+    log.cache_looked_up = true;
     log.deployment = "cache".into();
     log.end(Outcome::CacheHit, 200);
     hit(state, p, plan)

@@ -73,6 +73,8 @@ pub struct ClientFacts {
     pub route: String,
     pub ip: Option<std::net::IpAddr>,
     pub user_agent: String,
+    /// The client's W3C `traceparent`, read only when tracing is on.
+    pub traceparent: Option<opentelemetry::trace::SpanContext>,
 }
 
 impl ClientFacts {
@@ -86,6 +88,10 @@ impl ClientFacts {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default()
                 .to_string(),
+            traceparent: crate::traces::enabled()
+                .then(|| req.headers().get("traceparent")?.to_str().ok())
+                .flatten()
+                .and_then(crate::traces::parse_traceparent),
         }
     }
 }
@@ -134,8 +140,8 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
             .zip(worker.cache.as_ref())
     };
     // Until an answer is chosen: if this future is dropped, the client went away.
-    let mut log = Settlement::begin(&p.call_id, &p.requested_model, p.stream, p.started);
-    log.metrics = Some((worker.metrics.clone(), p.client.clone()));
+    let mut log = Settlement::of(&p, &worker.metrics, p.stream);
+    log.cache_looked_up = plan.is_some();
     let mut progress = RequestProgress::new(p.group, p.overrides.clone());
     let mut trail = settle::FallbackTrail::default();
     let requested_group = state.config.group_name(p.group);
@@ -194,8 +200,28 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                 // LiteLLM reports the requested name on a direct answer, the upstream's after a fallback.
                 let rewrite = (next.group() == p.group && !p.answer_translated)
                     .then(|| p.requested_model.clone());
+                let traceparent = log.trace.as_mut().map(|t| {
+                    t.attempt(
+                        &crate::traces::AttemptTarget {
+                            deployment_id: &d.id,
+                            model_group: group_name,
+                            provider: d.kind.name(),
+                            model: &d.upstream.model,
+                            api_base: d.public_api_base(),
+                        },
+                        log.attempts,
+                    )
+                });
                 let attempt_started = Instant::now();
-                match attempt::call(&state.config, worker, d, &p, rewrite).await {
+                let called = attempt::call(
+                    &state.config,
+                    worker,
+                    d,
+                    &p,
+                    rewrite,
+                    traceparent.as_deref(),
+                );
+                match called.await {
                     Ok(Answered {
                         answer,
                         native,
@@ -283,6 +309,12 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                                     usage,
                                     &mut log,
                                 );
+                                if let Some(t) = log.trace.as_mut() {
+                                    t.attempt_answered(
+                                        usage.prompt_tokens,
+                                        usage.completion_tokens,
+                                    );
+                                }
                                 settle::duration_headers(&mut resp, p.started, Some(upstream));
                                 resp.content_type("application/json").body(body)
                             }
@@ -317,6 +349,9 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                     }
                     Err(error) => {
                         drop(admission);
+                        if let Some(t) = log.trace.as_mut() {
+                            t.attempt_failed(error.status, error.class, &error.message);
+                        }
                         trail.failed(
                             &worker.metrics,
                             requested_group,

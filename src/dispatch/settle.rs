@@ -14,9 +14,10 @@ use switchyard_actors::ErrorClass;
 
 use switchyard_actors::DeploymentIdx;
 
-use super::ClientFacts;
+use super::{ClientFacts, Prepared};
 use crate::metrics::{capitalized, FailedAttempt, Fallback, Record, WorkerMetrics};
 use crate::openai::Usage;
+use crate::traces::{Ending, RequestTrace};
 
 /// How a request ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,6 +75,10 @@ pub struct Settlement {
     pub first_token: Option<Duration>,
     /// LiteLLM's name for the failure (`Openai.RateLimitError`).
     pub exception_class: Option<String>,
+    /// The request's spans, when tracing is on.
+    pub trace: Option<RequestTrace>,
+    /// The response cache was asked (a miss unless the outcome is a hit).
+    pub cache_looked_up: bool,
 }
 
 impl Settlement {
@@ -96,7 +101,25 @@ impl Settlement {
             upstream: None,
             first_token: None,
             exception_class: None,
+            trace: None,
+            cache_looked_up: false,
         }
+    }
+
+    /// A routed request's record: its metrics handle and, when tracing is on, its span.
+    pub fn of(p: &Prepared, metrics: &WorkerMetrics, stream: bool) -> Self {
+        let mut s = Self::begin(&p.call_id, &p.requested_model, stream, p.started);
+        s.trace = RequestTrace::begin(
+            p.endpoint.operation(),
+            &p.requested_model,
+            &p.client.route,
+            &p.call_id,
+            stream,
+            p.client.traceparent.as_ref(),
+            p.started,
+        );
+        s.metrics = Some((metrics.clone(), p.client.clone()));
+        s
     }
 
     /// An attempt goes to this deployment of this group.
@@ -147,6 +170,13 @@ impl Settlement {
             client_ip: client.ip,
             user_agent: &client.user_agent,
         });
+        crate::traces::rejected(
+            &client.route,
+            call_id,
+            client.traceparent.as_ref(),
+            status,
+            &reason.to_string(),
+        );
         tracing::info!(
             target: "switchyard::request",
             call_id,
@@ -210,9 +240,53 @@ impl Settlement {
     }
 }
 
+impl Settlement {
+    fn finish_trace(&mut self) {
+        let Some(trace) = self.trace.take() else {
+            return;
+        };
+        let labels = self
+            .metrics
+            .as_ref()
+            .zip(self.deployment_idx)
+            .and_then(|((m, _), d)| m.labels(d));
+        let error = match self.outcome {
+            Outcome::Answered | Outcome::CacheHit => None,
+            Outcome::Rejected | Outcome::ClientClosed | Outcome::CutAtShutdown => {
+                Some(self.exception_class.as_deref().unwrap_or("ProxyException"))
+            }
+            Outcome::StreamFailed(c) | Outcome::Failed(c) => {
+                Some(self.exception_class.as_deref().unwrap_or(c.name()))
+            }
+        };
+        let cache = match (self.outcome, self.cache_looked_up) {
+            (Outcome::CacheHit, _) => "hit",
+            (_, true) => "miss",
+            (_, false) => "off",
+        };
+        let answered_by = (self.outcome != Outcome::CacheHit)
+            .then_some(labels)
+            .flatten();
+        trace.finish(&Ending {
+            status: self.status,
+            outcome: self.outcome.name(),
+            error,
+            cache,
+            attempts: self.attempts,
+            deployment_id: answered_by.map(|l| l.model_id.as_str()),
+            model_group: &self.served_group,
+            response_model: answered_by.map(|l| l.litellm_model_name.as_str()),
+            provider: answered_by.map(|l| l.api_provider.as_str()),
+            input_tokens: self.usage.prompt_tokens,
+            output_tokens: self.usage.completion_tokens,
+        });
+    }
+}
+
 impl Drop for Settlement {
     fn drop(&mut self) {
         self.record_metrics();
+        self.finish_trace();
         tracing::info!(
             target: "switchyard::request",
             call_id = %self.call_id,

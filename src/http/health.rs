@@ -130,7 +130,7 @@ pub async fn probe_all(
         let worker = worker.clone();
         let state = state.clone();
         async move {
-            let result = call(&state.config, &worker, d, &prepared, None).await;
+            let result = call(&state.config, &worker, d, &prepared, None, None).await;
             (*d, result.map(|_| ()))
         }
     });

@@ -7,14 +7,8 @@ use switchyard_actors::clock::now_ms;
 
 use super::request::{authorize, call_id};
 use crate::metrics::exposition::{header, labels, sample};
+use crate::metrics::{millis_as_seconds, u64_f};
 use crate::state::AppState;
-
-fn millis_as_seconds(ms: u64) -> f64 {
-    // Cooldowns are bounded far below 2^53 ms, where f64 is exact.
-    #[allow(clippy::cast_precision_loss)]
-    let s = ms as f64 / 1000.0;
-    s
-}
 
 fn gates(state: &AppState, out: &mut String) {
     let cfg = &state.config;
@@ -78,11 +72,72 @@ fn gates(state: &AppState, out: &mut String) {
     sample(out, "switchyard_build_info", &l, None, 1.0);
 }
 
+/// The cache's and the shared state's own gauges, and the Redis calls behind them.
+fn backends(state: &AppState, out: &mut String) {
+    let cache = state.cache.as_ref();
+    if let Some((entries, bytes)) = cache.and_then(|c| c.local_size()) {
+        header(
+            out,
+            "switchyard_cache_entries",
+            "gauge",
+            "Entries in the in-process response cache",
+        );
+        sample(
+            out,
+            "switchyard_cache_entries",
+            "",
+            None,
+            u64_f(u64::try_from(entries).unwrap_or(u64::MAX)),
+        );
+        header(
+            out,
+            "switchyard_cache_bytes",
+            "gauge",
+            "Bytes of the answers held by the in-process response cache",
+        );
+        sample(
+            out,
+            "switchyard_cache_bytes",
+            "",
+            None,
+            u64_f(u64::try_from(bytes).unwrap_or(u64::MAX)),
+        );
+    }
+    if let Some(shared) = &state.shared_state {
+        header(
+            out,
+            "switchyard_shared_state_sync_age_seconds",
+            "gauge",
+            "Seconds since this instance last read the shared router state from Redis (-1 before the first read)",
+        );
+        let age = shared.sync_age_seconds(now_ms()).unwrap_or(-1.0);
+        sample(
+            out,
+            "switchyard_shared_state_sync_age_seconds",
+            "",
+            None,
+            age,
+        );
+        header(
+            out,
+            "switchyard_shared_state_healthy",
+            "gauge",
+            "1 while the shared router state's Redis answers, 0 during an outage",
+        );
+        let up = if shared.health.degraded() { 0.0 } else { 1.0 };
+        sample(out, "switchyard_shared_state_healthy", "", None, up);
+    }
+    let redis_cache = cache.is_some_and(|c| c.local_size().is_none());
+    if redis_cache || state.shared_state.is_some() {
+        crate::metrics::redis_ops::render(out);
+    }
+}
+
 pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     if let Err(e) = authorize(&req, &state.config) {
         return e.response(&call_id(&req));
     }
-    if !state.metrics.enabled {
+    if !state.config.prometheus {
         return crate::error::GatewayError::NotFound {
             method: "GET".into(),
             path: format!(
@@ -95,6 +150,8 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
     let mut out = String::with_capacity(16 * 1024);
     state.metrics.render(&state.gates, now_ms(), &mut out);
     gates(&state, &mut out);
+    backends(&state, &mut out);
+    crate::metrics::process::render(&mut out, crate::listener::open_connections());
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(out)

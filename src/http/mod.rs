@@ -8,6 +8,7 @@ mod metrics;
 mod model_info;
 mod models;
 pub mod request;
+mod ui;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -55,7 +56,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/health/readiness", web::get().to(health::readiness))
         .route("/health", web::get().to(health::probe_all))
         .route("/metrics", web::get().to(metrics::metrics))
-        .route("/metrics/", web::get().to(metrics::metrics));
+        .route("/metrics/", web::get().to(metrics::metrics))
+        .route("/ui", web::get().to(ui::page))
+        .route("/ui/", web::get().to(ui::page))
+        .route("/ui/state", web::get().to(ui::state));
     for prefix in ["", "/v1"] {
         cfg.route(
             &format!("{prefix}/models/{{model:.+}}"),

@@ -5,6 +5,8 @@
 //! One process, no multiprocess directory: counters never jump between scrapes.
 
 pub mod exposition;
+pub mod process;
+pub mod redis_ops;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -309,7 +311,12 @@ pub fn capitalized(s: &str) -> String {
     }
 }
 
-fn u64_f(n: u64) -> f64 {
+/// Milliseconds as seconds (durations bounded far below 2^53 ms, where f64 is exact).
+pub fn millis_as_seconds(ms: u64) -> f64 {
+    u64_f(ms) / 1000.0
+}
+
+pub(crate) fn u64_f(n: u64) -> f64 {
     // Counts stay far below 2^53, where f64 is exact.
     #[allow(clippy::cast_precision_loss)]
     let f = n as f64;
@@ -501,7 +508,7 @@ impl Registry {
         Self {
             workers: Mutex::default(),
             deployments: deployments.into(),
-            enabled: cfg.prometheus,
+            enabled: cfg.limits.record_metrics,
         }
     }
 
@@ -517,6 +524,55 @@ impl Registry {
             .unwrap_or_else(PoisonError::into_inner)
             .push(w.clone());
         w
+    }
+
+    fn each_worker(&self, mut f: impl FnMut(&Series)) {
+        let workers = self
+            .workers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        for w in &workers {
+            f(&w.series.lock().unwrap_or_else(PoisonError::into_inner));
+        }
+    }
+
+    /// Requests settled so far, and how many of them failed (the proxy counters' sums).
+    pub fn request_totals(&self) -> (u64, u64) {
+        let (mut total, mut failed) = (0, 0);
+        self.each_worker(|s| {
+            for (k, st) in &s.requests {
+                total += st.count;
+                if k.failure.is_some() {
+                    failed += st.count;
+                }
+            }
+        });
+        (total, failed)
+    }
+
+    /// Fallbacks taken, from the group asked for to the one tried: (from, to, succeeded,
+    /// failed), sorted.
+    pub fn fallback_totals(&self) -> Vec<(String, String, u64, u64)> {
+        let mut by_pair: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+        self.each_worker(|s| {
+            for (k, n) in &s.fallbacks {
+                let pair = (
+                    s.names.name(k.requested).to_string(),
+                    s.names.name(k.fallback).to_string(),
+                );
+                let slot = by_pair.entry(pair).or_default();
+                if k.succeeded {
+                    slot.0 += n;
+                } else {
+                    slot.1 += n;
+                }
+            }
+        });
+        by_pair
+            .into_iter()
+            .map(|((from, to), (ok, failed))| (from, to, ok, failed))
+            .collect()
     }
 
     fn deployment(&self, id: u32) -> Option<&DeploymentLabels> {
@@ -721,16 +777,8 @@ impl Registry {
     /// The LiteLLM families in the text format, every worker's series summed; `gates` are the
     /// deployments' (in config order), for cooldowns.
     pub fn render(&self, gates: &[Arc<Gate>], now_ms: u64, out: &mut String) {
-        let workers = self
-            .workers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
         let mut merged = Merged::default();
-        for w in &workers {
-            let s = w.series.lock().unwrap_or_else(PoisonError::into_inner);
-            self.project(&s, &mut merged);
-        }
+        self.each_worker(|s| self.project(s, &mut merged));
         for (l, (value, _)) in std::mem::take(&mut merged.states) {
             merged.values.insert((Family::DeploymentState, l), value);
         }

@@ -9,6 +9,15 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
+    /// The GenAI semantic conventions' `gen_ai.operation.name`.
+    pub fn operation(self) -> &'static str {
+        match self {
+            Self::Chat => "chat",
+            Self::Embeddings => "embeddings",
+            Self::Completions => "text_completion",
+        }
+    }
+
     /// The path under an OpenAI-compatible base URL.
     pub fn path(self) -> &'static str {
         match self {

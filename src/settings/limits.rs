@@ -33,6 +33,7 @@ const KEYS: &[&str] = &[
     "client_body_timeout_seconds",
     "max_buffered_request_mb",
     "image_fetch",
+    "metrics",
 ];
 const IMAGE_KEYS: &[&str] = &[
     "max_images",
@@ -55,6 +56,9 @@ pub struct Limits {
     /// requests get 503 with `retry-after`.
     pub max_buffered_request_bytes: usize,
     pub images: ImageFetchLimits,
+    /// Each request's settlement is recorded for `/metrics` and `/ui` (`metrics: false` turns
+    /// the recording off: a few atomic increments and one uncontended lock per request).
+    pub record_metrics: bool,
 }
 
 /// Image URLs the gateway fetches itself (Gemini cannot fetch them).
@@ -76,6 +80,7 @@ impl Default for Limits {
             client_header_timeout: Seconds::whole(10),
             client_body_timeout: Seconds::whole(30),
             max_buffered_request_bytes: 512 * 1024 * 1024,
+            record_metrics: true,
             images: ImageFetchLimits {
                 max_images: 16,
                 max_total_bytes: 20 * 1024 * 1024,
@@ -105,6 +110,9 @@ pub fn limits(root: &Map<String, Value>, notes: &mut Notes) -> Result<Limits> {
     }
     if let Some(b) = f("max_buffered_request_mb").megabytes(64 * 1024)? {
         out.max_buffered_request_bytes = b;
+    }
+    if let Some(on) = f("metrics").bool()? {
+        out.record_metrics = on;
     }
     let image = f("image_fetch");
     if let Some(map) = image.map()? {

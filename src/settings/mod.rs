@@ -139,6 +139,9 @@ pub struct GatewayConfig {
     pub drop_params: bool,
     /// `litellm_settings.callbacks` (or `success_callback`) names `prometheus`: `/metrics` on.
     pub prometheus: bool,
+    /// `litellm_settings.callbacks` (or `success_callback`) names `otel`: traces exported over
+    /// OTLP/HTTP to `OTEL_EXPORTER_OTLP_*`.
+    pub otel: bool,
     pub json_logs: bool,
     pub verbose: bool,
     pub master_key: Option<Secret>,
@@ -400,13 +403,16 @@ impl GatewayConfig {
         else {
             return err("", "the config could not be read");
         };
-        let prometheus = callbacks
-            .iter()
-            .chain(success_callbacks.iter())
-            .flatten()
-            .any(|c| c == "prometheus");
+        let named = |name: &str| {
+            callbacks
+                .iter()
+                .chain(success_callbacks.iter())
+                .flatten()
+                .any(|c| c == name)
+        };
         Ok(Self {
-            prometheus,
+            prometheus: named("prometheus"),
+            otel: named("otel"),
             source: source.to_string(),
             deployments,
             groups,

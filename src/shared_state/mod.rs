@@ -19,6 +19,7 @@
 pub mod sync;
 
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -55,6 +56,8 @@ pub struct SharedState {
     endpoint: RedisEndpoint,
     watch: Addr<BackendWatch>,
     pub sync: Addr<StateSync>,
+    /// When (`now_ms`) the sync last read the shared state; 0 before the first read.
+    last_read_ms: Arc<AtomicU64>,
 }
 
 impl SharedState {
@@ -80,19 +83,33 @@ impl SharedState {
                 "shared router state",
             )
         });
-        let (e, w, h) = (endpoint.clone(), watch.clone(), health.clone());
-        let sync = StateSync::start_in_arbiter(&arbiter, move |_| StateSync::new(e, w, h));
+        let last_read_ms = Arc::new(AtomicU64::new(0));
+        let (e, w, h, l) = (
+            endpoint.clone(),
+            watch.clone(),
+            health.clone(),
+            last_read_ms.clone(),
+        );
+        let sync = StateSync::start_in_arbiter(&arbiter, move |_| StateSync::new(e, w, h, l));
         Ok(Arc::new(Self {
             settings,
             health,
             endpoint,
             watch,
             sync,
+            last_read_ms,
         }))
     }
 
     pub fn publisher(&self) -> Recipient<CooldownDecided> {
         self.sync.clone().recipient()
+    }
+
+    /// Seconds since the sync last read every deployment's shared state; `None` before the
+    /// first read.
+    pub fn sync_age_seconds(&self, now_ms: u64) -> Option<f64> {
+        let at = self.last_read_ms.load(Ordering::Acquire);
+        (at > 0).then(|| crate::metrics::millis_as_seconds(now_ms.saturating_sub(at)))
     }
 
     /// `detailed`: the Redis address too (only for callers with the master key).

@@ -2,8 +2,9 @@
 //! every 250 ms reads every deployment's shared cooldown and token count and hands them to the
 //! deployment actors, which alone apply them to their gates.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use redis::aio::MultiplexedConnection;
@@ -14,6 +15,7 @@ use switchyard_actors::clock::{
 use switchyard_actors::deployment::{ClusterState, CooldownDecided, DeploymentActor};
 
 use super::{cooldown_key, tpm_key};
+use crate::metrics::redis_ops::{self, RedisCall};
 use crate::redis_link::{describe, RedisEndpoint};
 
 const TICK: Duration = Duration::from_millis(250);
@@ -35,6 +37,8 @@ pub struct StateSync {
     tracked: Arc<Vec<Tracked>>,
     /// Cooldowns decided while there was no connection yet, published once there is one.
     pending: Vec<CooldownDecided>,
+    /// When (`now_ms`) the last read of the shared state answered; 0 before the first.
+    last_read_ms: Arc<AtomicU64>,
 }
 
 /// Cooldowns kept while Redis is unreachable; older ones are dropped.
@@ -45,8 +49,10 @@ impl StateSync {
         endpoint: RedisEndpoint,
         watch: Addr<BackendWatch>,
         health: Arc<BackendHealth>,
+        last_read_ms: Arc<AtomicU64>,
     ) -> Self {
         Self {
+            last_read_ms,
             endpoint,
             watch,
             health,
@@ -117,9 +123,11 @@ impl StateSync {
         let tracked = self.tracked.clone();
         ctx.spawn(
             async move {
+                let started = Instant::now();
                 let mut cmd = redis::cmd("MGET");
                 cmd.arg(&keys);
                 let reply: redis::RedisResult<Vec<Option<u64>>> = cmd.query_async(&mut conn).await;
+                redis_ops::observe(RedisCall::SyncRead, started.elapsed(), &reply);
                 reply
             }
             .into_actor(self)
@@ -129,6 +137,7 @@ impl StateSync {
                     Ok(v) => v,
                     Err(e) => return act.failed(describe(e)),
                 };
+                act.last_read_ms.store(now_ms(), Ordering::Release);
                 let mut it = values.into_iter();
                 for t in tracked.iter() {
                     let cooldown = it.next().flatten().map(local_from_unix);
@@ -193,6 +202,7 @@ impl StateSync {
         let until_unix = unix_from_local(msg.until_ms);
         ctx.spawn(
             async move {
+                let started = Instant::now();
                 let reply: redis::RedisResult<()> = redis::cmd("SET")
                     .arg(cooldown_key(&msg.deployment_id))
                     .arg(until_unix)
@@ -200,6 +210,7 @@ impl StateSync {
                     .arg(ttl)
                     .query_async(&mut conn)
                     .await;
+                redis_ops::observe(RedisCall::SyncWrite, started.elapsed(), &reply);
                 reply
             }
             .into_actor(self)
