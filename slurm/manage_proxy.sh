@@ -58,6 +58,9 @@ Switchyard on SLURM: $PROG COMMAND
   stop               cancel this tool's jobs (found by their names, $PREFIX-*), wait
                      until they are gone and deregistered, remove stale registrations
   restart            stop, then start again the way the jobs were started
+  reload             every running instance reads its config again (SIGHUP), without a
+                     restart: in-flight requests and streams go on; waits until each
+                     registered endpoint reports a new config generation
   endpoints          the registered endpoints, one host:port per line
   render-nginx [FILE|DIR/]
                      write the nginx server list (the include of nginx/nginx.conf's upstream)
@@ -269,6 +272,53 @@ cmd_status() {
     say "   $healthy of $n healthy"
 }
 
+# The config generation an endpoint serves (from /health/readiness), or "?".
+generation_of() {
+    local body
+    body="$(curl -s -m 3 "http://$1/health/readiness" 2>/dev/null || true)"
+    grep -o '"config_generation":[0-9]*' <<<"$body" | cut -d: -f2 | head -n 1 | grep . || echo "?"
+}
+
+cmd_reload() {
+    need squeue "squeue lists the jobs"
+    need scancel "scancel sends the signal"
+    local jobs ids
+    jobs="$(our_jobs)" || die "squeue failed: cannot list the jobs to reload (is slurmctld reachable?)"
+    ids="$(awk -F'|' '$4 == "RUNNING" {print $2}' <<<"$jobs" | sort -u | tr '\n' ' ')"
+    [ -n "${ids// /}" ] || die "no running $JOB_NAMES jobs of $ME to reload"
+    # Before: each registered endpoint's generation, to tell when it has reloaded.
+    local f ep before=() eps=()
+    while read -r f; do
+        [ -n "$f" ] || continue
+        job_alive "$(reg_job "$f")" || continue
+        ep="$(reg_endpoint "$f")"
+        eps+=("$ep")
+        before+=("$(generation_of "$ep")")
+    done <<<"$(registrations)"
+    say "asking job(s) $ids to reload their config (SIGHUP to each job's script, which passes it on)"
+    # shellcheck disable=SC2086  # one argument per job id
+    scancel --batch --signal=HUP $ids || die "scancel --signal=HUP failed"
+    local i now deadline=$((SECONDS + 20)) pending
+    while :; do
+        pending=0
+        for i in "${!eps[@]}"; do
+            now="$(generation_of "${eps[$i]}")"
+            if [ "$now" = "?" ] || [ "$now" = "${before[$i]}" ]; then pending=$((pending + 1)); fi
+        done
+        [ "$pending" -eq 0 ] || [ "$SECONDS" -ge "$deadline" ] && break
+        sleep 1
+    done
+    for i in "${!eps[@]}"; do
+        now="$(generation_of "${eps[$i]}")"
+        if [ "$now" != "?" ] && [ "$now" != "${before[$i]}" ]; then
+            say "   ${eps[$i]}: config generation ${before[$i]} -> $now"
+        else
+            warn "${eps[$i]}: still on generation ${before[$i]} (an invalid config is refused: see '$PROG logs')"
+        fi
+    done
+    [ "$pending" -eq 0 ] || exit 1
+}
+
 cmd_endpoints() {
     local f
     while read -r f; do
@@ -461,6 +511,7 @@ main() {
         logs) cmd_logs "$@" ;;
         stop) cmd_stop ;;
         restart) cmd_restart ;;
+        reload) cmd_reload ;;
         endpoints) cmd_endpoints ;;
         render-nginx) cmd_render_nginx "${1:-}" ;;
         help | -h | --help) usage ;;

@@ -255,6 +255,18 @@ _sy_on_signal() {
     exit 0
 }
 
+# SIGHUP (`manage_proxy.sh reload`): the gateway reads its config again; the job goes on.
+_sy_on_hup() {
+    _sy_log "received SIGHUP: asking the gateway to reload its config"
+    if [ -n "${SY_CONTAINER:-}" ]; then
+        docker kill -s HUP "$SY_CONTAINER" >/dev/null 2>&1 || true
+    elif [ "${SY_RUNTIME:-}" = compose ]; then
+        "${SY_COMPOSE[@]}" kill -s HUP >/dev/null 2>&1 || true
+    elif [ -n "${SY_CHILD:-}" ]; then
+        kill -HUP "$SY_CHILD" 2>/dev/null || true
+    fi
+}
+
 _sy_on_exit() {
     _sy_deregister
     if [ -n "${SY_CHILD:-}" ] && kill -0 "$SY_CHILD" 2>/dev/null; then kill -TERM "$SY_CHILD" 2>/dev/null || true; fi
@@ -292,6 +304,7 @@ switchyard_job_main() {
     _sy_resolve_settings
     trap '_sy_on_signal TERM' TERM
     trap '_sy_on_signal INT' INT
+    trap _sy_on_hup HUP
     trap _sy_on_exit EXIT
 
     if [ "$SY_MODE" = container ]; then _sy_pick_runtime; fi
@@ -347,9 +360,14 @@ switchyard_job_main() {
     _sy_register
     _sy_log "serving on http://$SY_ENDPOINT (from the login node: ssh -L 4000:$SY_ENDPOINT <login-node>)"
 
-    # Wait for the gateway; a signal interrupts `wait` and runs _sy_on_signal.
+    # Wait for the gateway; a signal interrupts `wait` and runs its trap: TERM/INT end the job
+    # (_sy_on_signal exits), HUP only forwards a reload, so wait again while the gateway runs.
     SY_CHILD_RC=0
-    wait "$SY_CHILD" || SY_CHILD_RC=$?
+    while :; do
+        SY_CHILD_RC=0
+        wait "$SY_CHILD" || SY_CHILD_RC=$?
+        kill -0 "$SY_CHILD" 2>/dev/null || break
+    done
     SY_CHILD=""
     _sy_deregister
     _sy_log "gateway exited with status $SY_CHILD_RC"

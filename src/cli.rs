@@ -6,7 +6,7 @@ pub const USAGE: &str = "\
 Switchyard: a fast LLM gateway for LiteLLM config.yaml files
 
 Usage:
-  switchyard [--config FILE] [--port N] [--host ADDR] [--workers N] [--grace-period SECS] [--instance-id ID]
+  switchyard [--config FILE [--watch]] [--port N] [--host ADDR] [--workers N] [--grace-period SECS] [--instance-id ID]
   switchyard check-config FILE
   switchyard --help | --version
 
@@ -16,7 +16,9 @@ Options:
   --host ADDR            address to bind (default 0.0.0.0)
   --workers N            HTTP worker threads (default: number of CPUs)
   --grace-period SECS    on SIGTERM, how long in-flight requests may take to finish (default 30)
-  --instance-id ID       name in the x-switchyard-instance header (default HOST:PORT)";
+  --instance-id ID       name in the x-switchyard-instance header (default HOST:PORT)
+  --watch                reload the config when the file (or an include) changes; SIGHUP and
+                         POST /config/reload (master key) reload it too";
 
 pub struct ServeArgs {
     pub config: Option<PathBuf>,
@@ -25,6 +27,7 @@ pub struct ServeArgs {
     pub workers: Option<usize>,
     pub grace_period: u64,
     pub instance_id: Option<String>,
+    pub watch: bool,
 }
 
 pub enum Command {
@@ -49,6 +52,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
         workers: None,
         grace_period: 30,
         instance_id: None,
+        watch: false,
     };
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -75,12 +79,16 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
                 }
                 serve.workers = Some(n);
             }
+            "--watch" => serve.watch = true,
             "--grace-period" => serve.grace_period = number("--grace-period", value())?,
             "--instance-id" => {
                 serve.instance_id = Some(value().ok_or("--instance-id needs a value")?)
             }
             other => return Err(format!("unknown argument \"{other}\"")),
         }
+    }
+    if serve.watch && serve.config.is_none() {
+        return Err("--watch needs --config FILE".into());
     }
     Ok(Command::Serve(serve))
 }

@@ -4,6 +4,7 @@ mod cache;
 mod cli;
 mod dispatch;
 mod error;
+mod generation;
 mod http;
 mod inbound;
 mod json;
@@ -17,6 +18,7 @@ mod panics;
 mod property_tests;
 mod providers;
 mod redis_link;
+mod reload;
 mod secret;
 mod server;
 mod settings;
@@ -102,6 +104,8 @@ fn main() -> ExitCode {
                 port: args.port,
                 workers,
                 grace_period: args.grace_period,
+                config_path: args.config.clone(),
+                watch: args.watch,
             };
             let result = actix_web::rt::System::new().block_on(server::serve(cfg, opts));
             log_writer::flush_now();

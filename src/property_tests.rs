@@ -241,8 +241,11 @@ proptest! {
         let _ = authorize(&req, &cfg);
         let bytes = serde_json::to_vec(&body).unwrap();
         let map = parse_object(&bytes).unwrap();
+        let cfg = crate::generation::Generation::bare(cfg);
+        let gen = cfg.clone();
+        let cfg = &gen.config;
         for endpoint in [Endpoint::Chat, Endpoint::Embeddings, Endpoint::Completions] {
-            if let Ok(p) = prepare(&cfg, &req, endpoint, map.clone(), "id".into(), std::time::Instant::now()) {
+            if let Ok(p) = prepare(&gen, &req, endpoint, map.clone(), "id".into(), std::time::Instant::now()) {
                 if let Some(cache) = &cfg.cache {
                     let shared = crate::cache::SharedCache::start(cache.clone()).unwrap();
                     let _ = shared.plan("gpt-4o", p.endpoint, &p.body, &p.cache_control);
@@ -404,7 +407,7 @@ fn rejection(
     let map = body.as_object().cloned().unwrap();
     let now = std::time::Instant::now();
     prepare(
-        &config(),
+        &crate::generation::Generation::bare(config()),
         &req.to_http_request(),
         Endpoint::Chat,
         map,

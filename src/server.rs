@@ -5,25 +5,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::{Actor, Addr, Arbiter};
 use actix_http::error::DispatchError;
 use actix_http::{HttpService, KeepAlive};
 use actix_service::{fn_service, map_config, IntoServiceFactory, ServiceFactoryExt};
 use actix_web::dev::AppConfig;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, App};
-use switchyard_actors::accrual::AccrualSettings;
-use switchyard_actors::deployment::DeploymentActor;
-use switchyard_actors::gate::Gate;
-use switchyard_actors::plan::Planner;
-use switchyard_actors::supervisor::Supervisor;
 
 use crate::cache::{SharedCache, WorkerCache};
+use crate::generation::Generations;
 use crate::http;
 use crate::inbound::responses::store::{LocalResponses, ResponseStore};
 use crate::listener::ClientConn;
 use crate::settings::GatewayConfig;
-use crate::shared_state::sync::{Track, Tracked};
 use crate::shared_state::{SharedState, WorkerShared};
 use crate::state::{AppState, Worker};
 
@@ -33,74 +27,9 @@ pub struct ServeOptions {
     pub workers: usize,
     pub grace_period: u64,
     pub instance_id: String,
-}
-
-/// What each worker's supervisor is built from: the routing rules and every deployment's gate
-/// and actor address.
-#[derive(Clone)]
-struct RouterParts {
-    planner: Arc<Planner>,
-    gates: Arc<[Arc<Gate>]>,
-    deployments: Arc<[Addr<DeploymentActor>]>,
-}
-
-/// Starts one actor per deployment, all on one arbiter of their own: they only see failures.
-fn start_router(cfg: &GatewayConfig, shared: Option<&SharedState>) -> RouterParts {
-    let arbiter = Arbiter::new().handle();
-    let router = &cfg.router;
-    let mut gates = Vec::with_capacity(cfg.deployments.len());
-    let mut addrs = Vec::with_capacity(cfg.deployments.len());
-    for d in &cfg.deployments {
-        let spec = &d.spec;
-        let gate = Arc::new(Gate::new(
-            spec.rpm,
-            spec.tpm,
-            spec.max_in_flight(router.default_max_parallel_requests),
-        ));
-        let single = spec
-            .group
-            .of(&cfg.groups)
-            .is_some_and(|g| g.deployments.len() == 1);
-        let settings = AccrualSettings {
-            disable_cooldowns: router.disable_cooldowns,
-            deployment_cooldown: spec.cooldown_time,
-            router_cooldown: router.cooldown_time,
-            allowed_fails: spec.allowed_fails.or(router.allowed_fails),
-            router_policy: router.allowed_fails_policy.clone(),
-            deployment_policy: spec.allowed_fails_policy.clone(),
-            single,
-            lone: single && !router.fallbacks.has_entry(spec.group),
-        };
-        let (id, actor_gate) = (d.id.clone(), gate.clone());
-        let publisher = shared.map(SharedState::publisher);
-        addrs.push(DeploymentActor::start_in_arbiter(&arbiter, move |_| {
-            DeploymentActor::new(id, actor_gate, settings, publisher)
-        }));
-        gates.push(gate);
-    }
-    if let Some(s) = shared {
-        let tracked = cfg
-            .deployments
-            .iter()
-            .zip(&addrs)
-            .map(|(d, a)| Tracked {
-                id: d.id.clone(),
-                actor: a.clone(),
-                tpm: d.spec.tpm.is_some(),
-            })
-            .collect();
-        s.sync.do_send(Track(tracked));
-    }
-    let planner = Planner {
-        router: router.clone(),
-        groups: cfg.groups.clone(),
-        deployments: cfg.deployments.iter().map(|d| d.spec.clone()).collect(),
-    };
-    RouterParts {
-        planner: Arc::new(planner),
-        gates: gates.into(),
-        deployments: addrs.into(),
-    }
+    /// The config file, read again on a reload (`None`: the built-in config).
+    pub config_path: Option<std::path::PathBuf>,
+    pub watch: bool,
 }
 
 fn tls_config() -> std::io::Result<Arc<rustls::ClientConfig>> {
@@ -173,7 +102,6 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
     if let Some(s) = &shared {
         tracing::info!(redis = %s.settings.target.display, from = s.settings.source, "router state shared through Redis");
     }
-    let router = start_router(&cfg, shared.as_deref());
     if let Some(c) = &cache {
         tracing::info!(
             cache = c.settings.kind(),
@@ -183,7 +111,7 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
     }
     let draining = Arc::new(AtomicBool::new(false));
     let (cut_streams, shutdown) = tokio::sync::watch::channel(false);
-    let metrics = Arc::new(crate::metrics::Registry::new(&cfg));
+    let metrics = Arc::new(crate::metrics::Registry::new(cfg.limits.record_metrics));
     let traces = if cfg.otel {
         match crate::traces::start(&opts.instance_id) {
             Ok(provider) => {
@@ -199,22 +127,29 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
     } else {
         None
     };
+    let generations = Generations::start(cfg, shared.clone(), metrics.clone());
     let state = web::Data::new(AppState {
-        config: Arc::new(cfg),
-        gates: router.gates.to_vec(),
+        generations,
         draining: draining.clone(),
         instance_id: opts.instance_id.clone(),
         cache: cache.clone(),
         shared_state: shared.clone(),
         body_budget: Arc::default(),
         started: std::time::Instant::now(),
+        config_path: opts.config_path.clone(),
         metrics: metrics.clone(),
         shutdown,
     });
+    actix_web::rt::spawn(crate::reload::on_sighup(state.clone()));
+    if opts.watch {
+        actix_web::rt::spawn(crate::reload::watch(state.clone()));
+    }
     let tls = tls_config()?;
     let instance_id = opts.instance_id.clone();
-    let header_timeout = state.config.limits.client_header_timeout.duration();
-    let allow_private_hosts = state.config.limits.images.allow_private_hosts.clone();
+    let first = state.current();
+    let header_timeout = first.config.limits.client_header_timeout.duration();
+    let allow_private_hosts = first.config.limits.images.allow_private_hosts.clone();
+    drop(first);
     let local_responses = Arc::new(LocalResponses::default());
     let builder = actix_server::Server::build();
     // On stop, idle kept-alive connections are closed at once (as actix-web's HttpServer does):
@@ -229,7 +164,6 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
         .disable_signals()
         .bind("switchyard", (opts.host.as_str(), opts.port), move || {
             // Runs once per worker thread: its own upstream connection pool and supervisor.
-            let r = router.clone();
             let worker_cache = cache.clone().map(WorkerCache::new);
             let worker_shared = shared.as_deref().map(WorkerShared::new);
             // Kept responses go to the router's Redis, else the cache's, else this process.
@@ -240,7 +174,7 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
             let worker = Worker {
                 client: upstream_client(tls.clone()),
                 images: image_client(tls.clone(), &allow_private_hosts),
-                supervisor: Supervisor::new(r.planner, r.gates, r.deployments).start(),
+                supervisor: std::cell::RefCell::new(None),
                 cache: worker_cache,
                 shared: worker_shared,
                 responses: ResponseStore::new(redis, local_responses.clone()),

@@ -7,7 +7,7 @@ use crate::policy::AllowedFailsPolicy;
 use crate::seconds::Seconds;
 
 /// Settings one deployment's accrual runs with, merged from router and deployment config.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccrualSettings {
     pub disable_cooldowns: bool,
     /// `model_info.cooldown_time` / `litellm_params.cooldown_time`.
@@ -51,6 +51,11 @@ impl FailureAccrual {
             settings,
             ..Self::default()
         }
+    }
+
+    /// A reloaded config's settings; the failures counted so far stay.
+    pub fn set_settings(&mut self, settings: AccrualSettings) {
+        self.settings = settings;
     }
 
     fn roll_minute(&mut self, now_ms: u64) {

@@ -83,6 +83,19 @@ impl Actor for DeploymentActor {
     }
 }
 
+/// A reloaded config kept this deployment (same id): its new accrual settings.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct NewSettings(pub AccrualSettings);
+
+impl Handler<NewSettings> for DeploymentActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: NewSettings, _: &mut Self::Context) {
+        self.accrual.set_settings(msg.0);
+    }
+}
+
 /// A failed attempt; answers with the cooldown deadline when the deployment is now cooling down.
 #[derive(Message)]
 #[rtype(result = "Option<u64>")]

@@ -26,7 +26,7 @@ pub async fn before(
 ) -> Result<CacheStep, HttpResponse> {
     let plan = match (&worker.cache, state.cache.as_ref()) {
         (Some(_), Some(shared)) => shared.plan(
-            state.config.group_name(p.group),
+            p.gen.config.group_name(p.group),
             p.endpoint,
             &p.body,
             &p.cache_control,
@@ -53,7 +53,7 @@ pub async fn before(
         };
         if hits.iter().all(Option::is_some) {
             let all: Vec<Value> = hits.into_iter().flatten().collect();
-            return Err(cached::respond_items(state, worker, p, plan, all));
+            return Err(cached::respond_items(worker, p, plan, all));
         }
         if hits.iter().any(Option::is_some) {
             let values: Vec<Value> = items.iter().map(|(v, _)| v.clone()).collect();
@@ -63,7 +63,7 @@ pub async fn before(
     } else if let (Some(plan), Some(cache)) = (&plan, &worker.cache) {
         if plan.lookup {
             if let Some(bytes) = cache.lookup(plan).await {
-                match cached::respond(state, worker, p, plan, &bytes) {
+                match cached::respond(worker, p, plan, &bytes) {
                     Some(resp) => return Err(resp),
                     None => cache.discard(&plan.key, "the stored answer cannot be replayed"),
                 }

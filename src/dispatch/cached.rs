@@ -6,12 +6,11 @@ use actix_web::HttpResponse;
 use super::settle::{self, AnswerHeaders, Outcome, Settlement};
 use super::Prepared;
 use crate::cache::{entry, CachePlan};
-use crate::state::{AppState, Worker};
+use crate::state::Worker;
 
 /// The response for a hit, or `None` when the entry cannot be used (then the request goes on
 /// upstream as a miss).
 pub fn respond(
-    state: &AppState,
     worker: &Worker,
     p: &Prepared,
     plan: &CachePlan,
@@ -32,7 +31,7 @@ pub fn respond(
     log.usage = stored.usage;
     log.deployment = "cache".into();
     log.end(Outcome::CacheHit, 200);
-    let mut resp = hit(state, p, plan);
+    let mut resp = hit(p, plan);
     let out = if let Some(sse) = sse {
         resp.insert_header(("content-type", "text/event-stream; charset=utf-8"))
             .insert_header(("cache-control", "no-cache"))
@@ -46,13 +45,13 @@ pub fn respond(
 }
 
 /// An answer from the cache: LiteLLM's headers, the key, and the hit marker.
-fn hit(state: &AppState, p: &Prepared, plan: &CachePlan) -> actix_web::HttpResponseBuilder {
+fn hit(p: &Prepared, plan: &CachePlan) -> actix_web::HttpResponseBuilder {
     let mut resp = HttpResponse::Ok();
     settle::answer_headers(
         &mut resp,
         &AnswerHeaders {
             call_id: &p.call_id,
-            model_group: state.config.group_name(p.group),
+            model_group: p.gen.config.group_name(p.group),
             deployment: None,
             retries: 0,
             fallbacks: 0,
@@ -65,7 +64,6 @@ fn hit(state: &AppState, p: &Prepared, plan: &CachePlan) -> actix_web::HttpRespo
 
 /// Embeddings whose every item was in the cache.
 pub fn respond_items(
-    state: &AppState,
     worker: &Worker,
     p: &Prepared,
     plan: &CachePlan,
@@ -75,7 +73,7 @@ pub fn respond_items(
     log.cache_looked_up = true;
     log.deployment = "cache".into();
     log.end(Outcome::CacheHit, 200);
-    hit(state, p, plan)
+    hit(p, plan)
         .content_type("application/json")
         .body(crate::cache::embeddings::from_cache(
             embeddings,

@@ -65,6 +65,8 @@ pub struct Prepared {
     /// The client's body in its own API (Anthropic's Messages), for deployments that speak it;
     /// `body` is its chat translation, for the others and for the cache.
     pub native: Option<NativeBody>,
+    /// The config generation the request was prepared under, which it keeps to the end.
+    pub gen: std::sync::Arc<crate::generation::Generation>,
 }
 
 /// The route the client called and who it is, as LiteLLM's metrics label them.
@@ -102,18 +104,18 @@ pub struct NativeAnswer;
 
 pub type ImagesOnce = std::cell::OnceCell<Result<Option<Map<String, Value>>, AttemptError>>;
 
-fn final_error(state: &AppState, p: &Prepared, fe: FinalError) -> GatewayError {
+fn final_error(p: &Prepared, fe: FinalError) -> GatewayError {
     let e = fe.error;
     let mut message = e.message;
     if !fe.fallback_errors.is_empty() {
         let hops: Vec<String> = fe
             .fallback_errors
             .iter()
-            .map(|(g, err)| format!("{}: {}", state.config.group_name(*g), err.message))
+            .map(|(g, err)| format!("{}: {}", p.gen.config.group_name(*g), err.message))
             .collect();
         message.push_str(&format!(
             "\n\nSwitchyard: model group '{}' failed with the error above. Fallbacks also failed: {}",
-            state.config.group_name(p.group),
+            p.gen.config.group_name(p.group),
             hops.join(" | ")
         ));
     }
@@ -144,11 +146,13 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
     log.cache_looked_up = plan.is_some();
     let mut progress = RequestProgress::new(p.group, p.overrides.clone());
     let mut trail = settle::FallbackTrail::default();
-    let requested_group = state.config.group_name(p.group);
+    let gen = p.gen.clone();
+    let cfg = &gen.config;
+    let supervisor = worker.supervisor(&gen);
+    let requested_group = cfg.group_name(p.group);
     let mut failure: Option<AttemptFailure> = None;
     loop {
-        let asked = worker
-            .supervisor
+        let asked = supervisor
             .send(NextStep {
                 progress,
                 failure: failure.take(),
@@ -165,7 +169,7 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
         match step {
             Step::GiveUp(fe) => {
                 let class = fe.error.class;
-                let err = final_error(state, &p, fe);
+                let err = final_error(&p, fe);
                 log.failed_with(class);
                 log.end(Outcome::Failed(class), err.status().as_u16());
                 trail.end(&worker.metrics, requested_group, None);
@@ -186,15 +190,15 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                     admission,
                     reporter,
                 } = grant;
-                let d = state.config.deployment(deployment);
-                if !cluster::within_rpm(state, worker, deployment).await {
+                let d = cfg.deployment(deployment);
+                if !cluster::within_rpm(&gen, worker, deployment).await {
                     // Its gate now refuses it until the minute ends; the router picks another.
                     drop(admission);
                     progress = next;
                     continue;
                 }
                 log.attempts += 1;
-                let group_name = state.config.group_name(next.group());
+                let group_name = cfg.group_name(next.group());
                 log.tried(deployment, group_name);
                 trail.attempt_in(&worker.metrics, requested_group, group_name);
                 // LiteLLM reports the requested name on a direct answer, the upstream's after a fallback.
@@ -213,14 +217,7 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                     )
                 });
                 let attempt_started = Instant::now();
-                let called = attempt::call(
-                    &state.config,
-                    worker,
-                    d,
-                    &p,
-                    rewrite,
-                    traceparent.as_deref(),
-                );
+                let called = attempt::call(cfg, worker, d, &p, rewrite, traceparent.as_deref());
                 match called.await {
                     Ok(Answered {
                         answer,
@@ -233,7 +230,7 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                             &mut resp,
                             &AnswerHeaders {
                                 call_id: &p.call_id,
-                                model_group: state.config.group_name(next.group()),
+                                model_group: cfg.group_name(next.group()),
                                 deployment: Some((&d.id, d.public_api_base())),
                                 retries: next.retries(),
                                 fallbacks: next.fallbacks(),
@@ -256,7 +253,7 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                                 .filter(|v| v.is_finite())
                         };
                         worker.metrics.remaining(
-                            deployment,
+                            gen.slot(deployment).unwrap_or(u32::MAX),
                             group_name,
                             remaining("x-ratelimit-remaining-requests"),
                             remaining("x-ratelimit-remaining-tokens"),
@@ -360,9 +357,10 @@ pub async fn serve(state: &AppState, worker: &Worker, mut p: Prepared) -> HttpRe
                             settle::exception_class(Some(d.kind.name()), error.class),
                         );
                         worker.metrics.attempt_failed(&FailedAttempt {
-                            deployment,
+                            deployment: gen.slot(deployment).unwrap_or(u32::MAX),
+                            provider: d.kind.name(),
                             requested_model: &p.requested_model,
-                            model_group: state.config.group_name(next.group()),
+                            model_group: cfg.group_name(next.group()),
                             status: error.status,
                             class: error.class.name(),
                             client_ip: p.client.ip,

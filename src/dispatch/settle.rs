@@ -77,6 +77,8 @@ pub struct Settlement {
     pub exception_class: Option<String>,
     /// The request's spans, when tracing is on.
     pub trace: Option<RequestTrace>,
+    /// The generation the request was prepared under (its deployments' labels).
+    pub gen: Option<std::sync::Arc<crate::generation::Generation>>,
     /// The response cache was asked (a miss unless the outcome is a hit).
     pub cache_looked_up: bool,
 }
@@ -102,8 +104,14 @@ impl Settlement {
             first_token: None,
             exception_class: None,
             trace: None,
+            gen: None,
             cache_looked_up: false,
         }
+    }
+
+    /// The labels of the deployment tried last.
+    fn labels(&self) -> Option<&crate::metrics::DeploymentLabels> {
+        self.gen.as_ref()?.labels(self.deployment_idx?)
     }
 
     /// A routed request's record: its metrics handle and, when tracing is on, its span.
@@ -119,6 +127,7 @@ impl Settlement {
             p.started,
         );
         s.metrics = Some((metrics.clone(), p.client.clone()));
+        s.gen = Some(p.gen.clone());
         s
     }
 
@@ -132,11 +141,7 @@ impl Settlement {
 
     /// The request failed with this class (on the deployment tried last, when there was one).
     pub fn failed_with(&mut self, class: ErrorClass) {
-        let provider = self
-            .metrics
-            .as_ref()
-            .zip(self.deployment_idx)
-            .and_then(|((m, _), d)| m.provider_label(d));
+        let provider = self.labels().map(|l| l.api_provider.as_str());
         self.exception_class = Some(exception_class(provider, class));
     }
 
@@ -209,10 +214,18 @@ impl Settlement {
             }
             Outcome::StreamFailed(_) | Outcome::Failed(_) => self.exception_class.as_deref(),
         };
-        if let (Outcome::StreamFailed(class), Some(d)) = (self.outcome, self.deployment_idx) {
+        let slot = self
+            .gen
+            .as_ref()
+            .zip(self.deployment_idx)
+            .and_then(|(g, d)| g.slot(d));
+        if let (Outcome::StreamFailed(class), Some(d), Some(l)) =
+            (self.outcome, slot, self.labels())
+        {
             // The deployment failed after it began answering: a failed attempt too.
             m.attempt_failed(&FailedAttempt {
                 deployment: d,
+                provider: &l.api_provider,
                 requested_model: &self.model_group,
                 model_group: &self.served_group,
                 status: class.client_status(),
@@ -225,7 +238,7 @@ impl Settlement {
             route: &client.route,
             requested_model: &self.model_group,
             model_group: &self.served_group,
-            deployment: self.deployment_idx,
+            deployment: slot,
             status: self.status,
             exception_class,
             cache_hit: self.outcome == Outcome::CacheHit,
@@ -245,11 +258,7 @@ impl Settlement {
         let Some(trace) = self.trace.take() else {
             return;
         };
-        let labels = self
-            .metrics
-            .as_ref()
-            .zip(self.deployment_idx)
-            .and_then(|((m, _), d)| m.labels(d));
+        let labels = self.labels();
         let error = match self.outcome {
             Outcome::Answered | Outcome::CacheHit => None,
             Outcome::Rejected | Outcome::ClientClosed | Outcome::CutAtShutdown => {

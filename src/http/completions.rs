@@ -5,6 +5,7 @@ use std::time::Instant;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::body::read_body;
+use super::keepalive::{self, StreamErrors};
 use super::request::{authorize, call_id, parse_object, prepare};
 use crate::dispatch;
 use crate::error::GatewayError;
@@ -20,19 +21,27 @@ async fn handle(
 ) -> HttpResponse {
     let started = Instant::now();
     let id = call_id(&req);
+    let gen = state.current();
     let prepared = async {
-        authorize(&req, &state.config)?;
-        let (body, permit) = read_body(&req, payload, &state.config, &state.body_budget).await?;
+        authorize(&req, &gen.config)?;
+        let (body, permit) = read_body(&req, payload, &gen.config, &state.body_budget).await?;
         let map = parse_object(&body)?;
         drop(body);
-        let p = prepare(&state.config, &req, endpoint, map, id.clone(), started)?;
+        let p = prepare(&gen, &req, endpoint, map, id.clone(), started)?;
         Ok::<_, GatewayError>((p, permit))
     }
     .await;
     match prepared {
         // The body's share of the budget is held until the request is answered: its parsed
         // form lives that long.
-        Ok((p, _permit)) => dispatch::serve(&state, &worker, p).await,
+        Ok((p, permit)) => {
+            let keepalive = gen.config.stream_keepalive.filter(|_| p.stream);
+            let answer = async move {
+                let _permit = permit;
+                dispatch::serve(&state, &worker, p).await
+            };
+            keepalive::around(answer, keepalive, StreamErrors::OpenAiChat, &id).await
+        }
         Err(e) => {
             crate::dispatch::settle::Settlement::rejected(&worker.metrics, &req, &id, &e);
             e.response(&id)

@@ -27,12 +27,13 @@ pub async fn liveliness(state: web::Data<AppState>) -> HttpResponse {
 /// No key is needed (orchestrators probe it); Redis addresses and errors are shown only to a
 /// caller with the master key, or on a gateway that has none.
 pub async fn readiness(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let detailed = authorize(&req, &state.config).is_ok();
+    let gen = state.current();
+    let detailed = authorize(&req, &gen.config).is_ok();
     let now = now_ms();
-    let cooling: Vec<&str> = state
+    let cooling: Vec<&str> = gen
         .gates
         .iter()
-        .zip(&state.config.deployments)
+        .zip(&gen.config.deployments)
         .filter(|(g, _)| g.cooling_until(now).is_some())
         .map(|(_, d)| d.id.as_str())
         .collect();
@@ -45,7 +46,9 @@ pub async fn readiness(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
         "shared_state": state.shared_state.as_ref().map(|s| s.report(detailed)),
         "switchyard_version": env!("CARGO_PKG_VERSION"),
         "instance": state.instance_id,
-        "deployments": state.config.deployments.len(),
+        "deployments": gen.config.deployments.len(),
+        "config_generation": gen.number,
+        "config_loaded_at": gen.loaded_at,
         "deployments_cooling_down": cooling,
         "buffered_request_bytes": state.body_budget.held(),
     });
@@ -89,7 +92,7 @@ pub async fn probe_all(
     worker: web::Data<Worker>,
 ) -> HttpResponse {
     let id = call_id(&req);
-    if let Err(e) = authorize(&req, &state.config) {
+    if let Err(e) = authorize(&req, &state.current().config) {
         return e.response(&id);
     }
     let query =
@@ -97,7 +100,8 @@ pub async fn probe_all(
             .map(|q| q.into_inner())
             .unwrap_or_default();
     let (want_model, want_id) = (query.get("model"), query.get("model_id"));
-    let cfg = &state.config;
+    let gen = state.current();
+    let cfg = &gen.config;
     let chosen: Vec<&Deployment> = cfg
         .deployments
         .iter()
@@ -126,11 +130,11 @@ pub async fn probe_all(
             native: None,
             answer_translated: false,
             client: crate::dispatch::ClientFacts::default(),
+            gen: gen.clone(),
         };
         let worker = worker.clone();
-        let state = state.clone();
         async move {
-            let result = call(&state.config, &worker, d, &prepared, None, None).await;
+            let result = call(&prepared.gen.config, &worker, d, &prepared, None, None).await;
             (*d, result.map(|_| ()))
         }
     });

@@ -6,17 +6,18 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use switchyard_actors::clock::now_ms;
 
 use super::request::{authorize, call_id};
+use crate::generation::Generation;
 use crate::metrics::exposition::{header, labels, sample};
 use crate::metrics::{millis_as_seconds, u64_f};
 use crate::state::AppState;
 
-fn gates(state: &AppState, out: &mut String) {
-    let cfg = &state.config;
+fn gates(state: &AppState, gen: &Generation, out: &mut String) {
+    let cfg = &gen.config;
     let now = now_ms();
     let rows: Vec<(String, u32, f64)> = cfg
         .deployments
         .iter()
-        .zip(state.gates.iter())
+        .zip(gen.gates.iter())
         .map(|(d, g)| {
             let left = g
                 .cooling_until(now)
@@ -134,10 +135,11 @@ fn backends(state: &AppState, out: &mut String) {
 }
 
 pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if let Err(e) = authorize(&req, &state.config) {
+    if let Err(e) = authorize(&req, &state.current().config) {
         return e.response(&call_id(&req));
     }
-    if !state.config.prometheus {
+    let gen = state.current();
+    if !gen.config.prometheus {
         return crate::error::GatewayError::NotFound {
             method: "GET".into(),
             path: format!(
@@ -148,8 +150,10 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
         .response(&call_id(&req));
     }
     let mut out = String::with_capacity(16 * 1024);
-    state.metrics.render(&state.gates, now_ms(), &mut out);
-    gates(&state, &mut out);
+    state
+        .metrics
+        .render(&gen.labels, &gen.gates, now_ms(), &mut out);
+    gates(&state, &gen, &mut out);
     backends(&state, &mut out);
     crate::metrics::process::render(&mut out, crate::listener::open_connections());
     HttpResponse::Ok()

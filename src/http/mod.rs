@@ -4,6 +4,7 @@ pub mod body;
 mod completions;
 pub mod guard;
 mod health;
+pub mod keepalive;
 mod metrics;
 mod model_info;
 mod models;
@@ -59,7 +60,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/metrics/", web::get().to(metrics::metrics))
         .route("/ui", web::get().to(ui::page))
         .route("/ui/", web::get().to(ui::page))
-        .route("/ui/state", web::get().to(ui::state));
+        .route("/ui/state", web::get().to(ui::state))
+        .route(
+            "/config/reload",
+            web::post().to(crate::reload::reload_endpoint),
+        );
     for prefix in ["", "/v1"] {
         cfg.route(
             &format!("{prefix}/models/{{model:.+}}"),

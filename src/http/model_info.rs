@@ -41,7 +41,7 @@ fn describe(d: &Deployment) -> Value {
 }
 
 pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if let Err(e) = authorize(&req, &state.config) {
+    if let Err(e) = authorize(&req, &state.current().config) {
         return e.response(&call_id(&req));
     }
     let wanted = web::Query::<Map<String, Value>>::from_query(req.query_string())
@@ -52,6 +52,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
                 .map(str::to_string)
         });
     let data: Vec<Value> = state
+        .current()
         .config
         .deployments
         .iter()

@@ -15,10 +15,11 @@ fn entry(name: &str) -> Value {
 }
 
 pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if let Err(e) = authorize(&req, &state.config) {
+    if let Err(e) = authorize(&req, &state.current().config) {
         return e.response(&call_id(&req));
     }
     let data: Vec<Value> = state
+        .current()
         .config
         .public_model_names()
         .into_iter()
@@ -32,11 +33,16 @@ pub async fn one(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> HttpResponse {
-    if let Err(e) = authorize(&req, &state.config) {
+    if let Err(e) = authorize(&req, &state.current().config) {
         return e.response(&call_id(&req));
     }
     let name = path.into_inner();
-    if state.config.public_model_names().contains(&name.as_str()) {
+    if state
+        .current()
+        .config
+        .public_model_names()
+        .contains(&name.as_str())
+    {
         HttpResponse::Ok().json(entry(&name))
     } else {
         GatewayError::Upstream {

@@ -1,5 +1,6 @@
 //! Turning an HTTP request into a `Prepared` one: auth, body limits, JSON, validation.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::HttpRequest;
@@ -11,6 +12,7 @@ use switchyard_actors::GroupIdx;
 use crate::cache::control::CacheControl;
 use crate::dispatch::Prepared;
 use crate::error::GatewayError;
+use crate::generation::Generation;
 use crate::openai::Endpoint;
 use crate::secret::same_secret;
 use crate::settings::limits::{MAX_RETRIES, MAX_TIMEOUT};
@@ -288,13 +290,14 @@ pub fn strip_router_fields(body: &mut Map<String, Value>, keep: &[&str]) {
 }
 
 pub fn prepare(
-    cfg: &GatewayConfig,
+    gen: &Arc<Generation>,
     req: &HttpRequest,
     endpoint: Endpoint,
     mut body: Map<String, Value>,
     call_id: String,
     started: Instant,
 ) -> Result<Prepared, GatewayError> {
+    let cfg: &GatewayConfig = &gen.config;
     let route = endpoint.route();
     let model = match body.get("model") {
         Some(Value::String(m)) if !m.is_empty() => m.clone(),
@@ -377,5 +380,6 @@ pub fn prepare(
         native: None,
         answer_translated: false,
         client: crate::dispatch::ClientFacts::of(req),
+        gen: gen.clone(),
     })
 }

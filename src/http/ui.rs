@@ -11,6 +11,7 @@ use switchyard_actors::clock::now_ms;
 use switchyard_actors::recent::{CooldownCause, WINDOW_MINUTES};
 
 use super::request::{authorize, call_id};
+use crate::generation::Generation;
 use crate::metrics::millis_as_seconds;
 use crate::state::AppState;
 
@@ -33,7 +34,7 @@ pub async fn page() -> HttpResponse {
 }
 
 pub async fn state(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if let Err(e) = authorize(&req, &state.config) {
+    if let Err(e) = authorize(&req, &state.current().config) {
         return e.response(&call_id(&req));
     }
     HttpResponse::Ok()
@@ -48,8 +49,8 @@ fn cause_name(c: CooldownCause) -> &'static str {
     }
 }
 
-fn deployments(state: &AppState, now: u64) -> Vec<Value> {
-    let cfg = &state.config;
+fn deployments(gen: &Generation, now: u64) -> Vec<Value> {
+    let cfg = &gen.config;
     cfg.groups
         .iter()
         .map(|g| {
@@ -58,7 +59,7 @@ fn deployments(state: &AppState, now: u64) -> Vec<Value> {
                 .iter()
                 .filter_map(|idx| {
                     let d = cfg.deployments.get(usize::try_from(idx.0).ok()?)?;
-                    let gate = state.gates.get(usize::try_from(idx.0).ok()?)?;
+                    let gate = gen.gate(*idx)?;
                     let recent = gate.recent(now);
                     let cooling = gate.cooling_until(now);
                     let status = match cooling {
@@ -144,7 +145,8 @@ fn shared_state(state: &AppState, now: u64) -> Value {
 pub fn snapshot(state: &AppState) -> Value {
     let now = now_ms();
     let (total, failed) = state.metrics.request_totals();
-    let in_flight: u64 = state.gates.iter().map(|g| u64::from(g.in_flight())).sum();
+    let gen = state.current();
+    let in_flight: u64 = gen.gates.iter().map(|g| u64::from(g.in_flight())).sum();
     let fallbacks: Vec<Value> = state
         .metrics
         .fallback_totals()
@@ -158,15 +160,16 @@ pub fn snapshot(state: &AppState) -> Value {
             "id": state.instance_id,
             "version": env!("CARGO_PKG_VERSION"),
             "uptime_seconds": state.started.elapsed().as_secs_f64(),
-            "config_file": state.config.source,
-            "config_generation": 1,
+            "config_file": gen.config.source,
+            "config_generation": gen.number,
+            "config_loaded_at": gen.loaded_at,
         },
         "window_seconds": WINDOW_MINUTES * 60,
         "requests": {"total": total, "failed": failed, "in_flight": in_flight},
         "metrics_recorded": state.metrics.enabled,
         "cache": cache(state),
         "shared_state": shared_state(state, now),
-        "groups": deployments(state, now),
+        "groups": deployments(&gen, now),
         "fallbacks": fallbacks,
     })
 }

@@ -16,9 +16,8 @@ use std::time::Duration;
 
 use exposition::{header, labels, sample};
 use switchyard_actors::gate::Gate;
-use switchyard_actors::DeploymentIdx;
 
-use crate::settings::GatewayConfig;
+use crate::settings::Deployment;
 
 /// LiteLLM's latency buckets (seconds).
 pub const LATENCY_BUCKETS: [f64; 17] = [
@@ -273,9 +272,9 @@ pub struct Record<'a> {
     pub route: &'a str,
     /// The model the client asked for (`""` when refused before one was known).
     pub requested_model: &'a str,
-    /// The group that answered or failed last, and its deployment.
+    /// The group that answered or failed last, and its deployment's series slot.
     pub model_group: &'a str,
-    pub deployment: Option<DeploymentIdx>,
+    pub deployment: Option<u32>,
     pub status: u16,
     /// `Some` for a failure: LiteLLM's exception class name (`Openai.RateLimitError`).
     pub exception_class: Option<&'a str>,
@@ -292,7 +291,9 @@ pub struct Record<'a> {
 
 /// A failed attempt on a deployment.
 pub struct FailedAttempt<'a> {
-    pub deployment: DeploymentIdx,
+    /// The deployment's series slot, and its provider prefix (`openai`).
+    pub deployment: u32,
+    pub provider: &'a str,
     pub requested_model: &'a str,
     pub model_group: &'a str,
     pub status: u16,
@@ -323,15 +324,14 @@ pub(crate) fn u64_f(n: u64) -> f64 {
     f
 }
 
-fn deployment_id(d: Option<DeploymentIdx>) -> u32 {
-    d.map_or(NO_DEPLOYMENT, |d| d.0)
+fn deployment_id(d: Option<u32>) -> u32 {
+    d.unwrap_or(NO_DEPLOYMENT)
 }
 
 /// A worker's handle: records settlements into its own series.
 #[derive(Clone)]
 pub struct WorkerMetrics {
     series: Arc<Mutex<Series>>,
-    deployments: Arc<[DeploymentLabels]>,
     /// `litellm_settings.callbacks: ["prometheus"]`: otherwise nothing is recorded.
     enabled: bool,
 }
@@ -343,15 +343,6 @@ impl WorkerMetrics {
         }
         let mut s = self.series.lock().unwrap_or_else(PoisonError::into_inner);
         f(&mut s);
-    }
-
-    /// A deployment's labels, by its index in the config.
-    pub fn labels(&self, d: DeploymentIdx) -> Option<&DeploymentLabels> {
-        self.deployments.get(usize::try_from(d.0).ok()?)
-    }
-
-    pub fn provider_label(&self, d: DeploymentIdx) -> Option<&str> {
-        self.labels(d).map(|l| l.api_provider.as_str())
     }
 
     pub fn record(&self, r: &Record<'_>) {
@@ -386,7 +377,7 @@ impl WorkerMetrics {
             }
             if let Some(d) = r.deployment {
                 let seq = STATE_SEQUENCE.fetch_add(1, Ordering::Relaxed);
-                s.states.insert(d.0, (0.0, seq));
+                s.states.insert(d, (0.0, seq));
             }
         });
     }
@@ -394,13 +385,10 @@ impl WorkerMetrics {
     /// An attempt on a deployment failed (each failed attempt counts, where LiteLLM counts the
     /// first of a request only); the deployment is in partial outage (1) until it next answers.
     pub fn attempt_failed(&self, a: &FailedAttempt<'_>) {
-        let Some(provider) = self.provider_label(a.deployment) else {
-            return;
-        };
-        let class = format!("{}.{}", capitalized(provider), a.class);
+        let class = format!("{}.{}", capitalized(a.provider), a.class);
         self.with(|s| {
             let key = AttemptKey {
-                deployment: a.deployment.0,
+                deployment: a.deployment,
                 requested: s.names.id(a.requested_model),
                 group: s.names.id(a.model_group),
                 status: a.status,
@@ -410,14 +398,14 @@ impl WorkerMetrics {
             };
             *s.failed_attempts.entry(key).or_default() += 1;
             let seq = STATE_SEQUENCE.fetch_add(1, Ordering::Relaxed);
-            s.states.insert(a.deployment.0, (1.0, seq));
+            s.states.insert(a.deployment, (1.0, seq));
         });
     }
 
     /// The upstream's `x-ratelimit-remaining-*` on an answer from this deployment.
     pub fn remaining(
         &self,
-        deployment: DeploymentIdx,
+        deployment: u32,
         group: &str,
         requests: Option<f64>,
         tokens: Option<f64>,
@@ -430,7 +418,7 @@ impl WorkerMetrics {
             let seq = STATE_SEQUENCE.fetch_add(1, Ordering::Relaxed);
             let slot = s
                 .remaining
-                .entry((deployment.0, g))
+                .entry((deployment, g))
                 .or_insert((None, None, seq));
             slot.0 = requests.or(slot.0);
             slot.1 = tokens.or(slot.1);
@@ -463,8 +451,49 @@ impl WorkerMetrics {
 /// Every worker's series, for a scrape.
 pub struct Registry {
     workers: Mutex<Vec<WorkerMetrics>>,
-    deployments: Arc<[DeploymentLabels]>,
+    /// Every deployment any generation had, by series slot (a reload adds, never renumbers:
+    /// series recorded under a deployment that left keep their labels).
+    deployments: Mutex<Slots>,
     pub enabled: bool,
+}
+
+#[derive(Default)]
+struct Slots {
+    labels: Vec<DeploymentLabels>,
+    by_key: HashMap<String, u32>,
+}
+
+impl DeploymentLabels {
+    pub fn of(d: &Deployment) -> Self {
+        Self {
+            litellm_model_name: d.upstream.model.clone(),
+            model_id: d.id.clone(),
+            api_base: d.public_api_base().to_string(),
+            api_provider: d.kind.name().to_string(),
+            model_group: d.group_name.clone(),
+            rpm: d.spec.rpm,
+            tpm: d.spec.tpm,
+        }
+    }
+
+    /// What tells two deployments' series apart (limits are not labels).
+    fn key(&self) -> String {
+        format!(
+            "{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}",
+            self.model_id,
+            self.model_group,
+            self.litellm_model_name,
+            self.api_base,
+            self.api_provider
+        )
+    }
+}
+
+fn deployment(all: &[DeploymentLabels], id: u32) -> Option<&DeploymentLabels> {
+    if id == NO_DEPLOYMENT {
+        return None;
+    }
+    all.get(usize::try_from(id).ok()?)
 }
 
 /// Series of one family merged across workers, by rendered label set.
@@ -490,33 +519,38 @@ impl Merged {
 }
 
 impl Registry {
-    /// The registry for a config: each deployment's labels computed once.
-    pub fn new(cfg: &GatewayConfig) -> Self {
-        let deployments: Vec<DeploymentLabels> = cfg
-            .deployments
-            .iter()
-            .map(|d| DeploymentLabels {
-                litellm_model_name: d.upstream.model.clone(),
-                model_id: d.id.clone(),
-                api_base: d.public_api_base().to_string(),
-                api_provider: d.kind.name().to_string(),
-                model_group: d.group_name.clone(),
-                rpm: d.spec.rpm,
-                tpm: d.spec.tpm,
-            })
-            .collect();
+    /// `enabled`: record settlements (`switchyard_settings.metrics`, on by default).
+    pub fn new(enabled: bool) -> Self {
         Self {
             workers: Mutex::default(),
-            deployments: deployments.into(),
-            enabled: cfg.limits.record_metrics,
+            deployments: Mutex::default(),
+            enabled,
         }
+    }
+
+    /// The series slot of each of a generation's deployments, new ones added.
+    pub fn slots(&self, labels: &[DeploymentLabels]) -> Vec<u32> {
+        let mut slots = self
+            .deployments
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        labels
+            .iter()
+            .map(|l| {
+                let next = u32::try_from(slots.labels.len()).unwrap_or(NO_DEPLOYMENT);
+                let slot = *slots.by_key.entry(l.key()).or_insert(next);
+                if slot == next {
+                    slots.labels.push(l.clone());
+                }
+                slot
+            })
+            .collect()
     }
 
     /// A new worker's handle, registered for scrapes.
     pub fn worker(&self) -> WorkerMetrics {
         let w = WorkerMetrics {
             series: Arc::default(),
-            deployments: self.deployments.clone(),
             enabled: self.enabled,
         };
         self.workers
@@ -575,15 +609,8 @@ impl Registry {
             .collect()
     }
 
-    fn deployment(&self, id: u32) -> Option<&DeploymentLabels> {
-        if id == NO_DEPLOYMENT {
-            return None;
-        }
-        self.deployments.get(usize::try_from(id).ok()?)
-    }
-
     /// One worker's series projected onto LiteLLM's label sets.
-    fn project(&self, s: &Series, m: &mut Merged) {
+    fn project(all: &[DeploymentLabels], s: &Series, m: &mut Merged) {
         let n = |id: u32| s.names.name(id);
         let keys = [
             ("api_key_alias", NONE),
@@ -593,7 +620,7 @@ impl Registry {
             ("team_alias", NONE),
         ];
         for (k, st) in &s.requests {
-            let d = self.deployment(k.deployment);
+            let d = deployment(all, k.deployment);
             let model_id = d.map_or(NONE, |d| d.model_id.as_str());
             let provider = d.map_or(NONE, |d| d.api_provider.as_str());
             let model = d.map_or(NONE, |d| d.litellm_model_name.as_str());
@@ -685,7 +712,7 @@ impl Registry {
             }
         }
         for (k, count) in &s.failed_attempts {
-            let Some(d) = self.deployment(k.deployment) else {
+            let Some(d) = deployment(all, k.deployment) else {
                 continue;
             };
             let ip = k.ip.map(|ip| ip.to_string()).unwrap_or_default();
@@ -710,7 +737,7 @@ impl Registry {
             m.add(Family::CacheMisses, labels(&mut cache), u64_f(*count));
         }
         for ((d, g), (requests, tokens, seq)) in &s.remaining {
-            let Some(d) = self.deployment(*d) else {
+            let Some(d) = deployment(all, *d) else {
                 continue;
             };
             let l = labels(&mut [
@@ -758,7 +785,7 @@ impl Registry {
             m.add(f, labels(&mut l), u64_f(*count));
         }
         for (id, (value, seq)) in &s.states {
-            let Some(d) = self.deployment(*id) else {
+            let Some(d) = deployment(all, *id) else {
                 continue;
             };
             let l = labels(&mut [
@@ -774,11 +801,23 @@ impl Registry {
         }
     }
 
-    /// The LiteLLM families in the text format, every worker's series summed; `gates` are the
-    /// deployments' (in config order), for cooldowns.
-    pub fn render(&self, gates: &[Arc<Gate>], now_ms: u64, out: &mut String) {
+    /// The LiteLLM families in the text format, every worker's series summed; cooldowns and
+    /// limits are those of the generation in service (its deployments' labels and gates).
+    pub fn render(
+        &self,
+        current: &[DeploymentLabels],
+        gates: &[Arc<Gate>],
+        now_ms: u64,
+        out: &mut String,
+    ) {
+        let all = self
+            .deployments
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .labels
+            .clone();
         let mut merged = Merged::default();
-        self.each_worker(|s| self.project(s, &mut merged));
+        self.each_worker(|s| Self::project(&all, s, &mut merged));
         for (l, (value, _)) in std::mem::take(&mut merged.states) {
             merged.values.insert((Family::DeploymentState, l), value);
         }
@@ -787,7 +826,7 @@ impl Registry {
         }
         // Cooldowns: LiteLLM labels them with the model group's name; a deployment cooling
         // down now is in complete outage (2), and goes back to its last state after.
-        for (d, gate) in self.deployments.iter().zip(gates) {
+        for (d, gate) in current.iter().zip(gates) {
             let state = labels(&mut [
                 ("litellm_model_name", d.litellm_model_name.as_str()),
                 ("model_id", d.model_id.as_str()),
@@ -810,7 +849,7 @@ impl Registry {
             }
         }
         // The limits the config gives each deployment.
-        for d in self.deployments.iter() {
+        for d in current {
             let l = labels(&mut [
                 ("model_group", d.model_group.as_str()),
                 ("litellm_model_name", d.litellm_model_name.as_str()),
@@ -896,8 +935,8 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn registry() -> (Registry, WorkerMetrics) {
-        let deployments: Arc<[DeploymentLabels]> = vec![DeploymentLabels {
+    fn labels() -> Vec<DeploymentLabels> {
+        vec![DeploymentLabels {
             litellm_model_name: "gpt-4o".into(),
             model_id: "d1".into(),
             api_base: "http://u/v1".into(),
@@ -906,25 +945,21 @@ mod tests {
             rpm: None,
             tpm: Some(1000),
         }]
-        .into();
-        let r = Registry {
-            workers: Mutex::default(),
-            deployments,
-            enabled: true,
-        };
-        let w = r.worker();
-        (r, w)
     }
 
     #[test]
     fn remaining_limits_and_state_take_the_latest_value() {
-        let (r, w) = registry();
-        let d = DeploymentIdx(0);
+        let r = Registry::new(true);
+        let w = r.worker();
+        let current = labels();
+        let d = r.slots(&current)[0];
+        assert_eq!(r.slots(&current), vec![d], "a deployment keeps its slot");
         w.remaining(d, "g", Some(99.0), None);
         w.remaining(d, "g", Some(98.0), Some(5000.0));
         let other = r.worker();
         other.attempt_failed(&FailedAttempt {
             deployment: d,
+            provider: "openai",
             requested_model: "g",
             model_group: "g",
             status: 429,
@@ -933,7 +968,7 @@ mod tests {
             user_agent: "",
         });
         let mut out = String::new();
-        r.render(&[], 0, &mut out);
+        r.render(&current, &[], 0, &mut out);
         assert!(out.contains("litellm_remaining_requests_metric{api_base=\"http://u/v1\",api_key_alias=\"None\",api_provider=\"openai\",hashed_api_key=\"None\",litellm_model_name=\"gpt-4o\",model_group=\"g\",model_id=\"d1\"} 98.0"), "{out}");
         assert!(
             out.contains("litellm_remaining_tokens_metric{") && out.contains("} 5000.0"),

@@ -60,6 +60,41 @@ pub fn read_tree(path: &Path) -> Result<Value> {
     Ok(root)
 }
 
+/// The file and every file it includes (for `--watch`); files that cannot be read are still
+/// listed, so that fixing them is noticed.
+pub fn files(path: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    collect_files(path, &mut out);
+    out
+}
+
+fn collect_files(path: &Path, out: &mut Vec<PathBuf>) {
+    // An include cycle is the loader's error to report; here it only must not recurse.
+    if out.iter().any(|p| p == path) || out.len() >= 64 {
+        return;
+    }
+    out.push(path.to_path_buf());
+    let includes = read_yaml(path).ok().and_then(|root| match root {
+        Value::Object(mut map) => map.remove("include"),
+        _ => None,
+    });
+    let names: Vec<String> = match includes {
+        Some(Value::String(s)) => vec![s],
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let base = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    for name in names {
+        collect_files(&base.join(name), out);
+    }
+}
+
 fn merge_into(into: &mut Map<String, Value>, from: Map<String, Value>) {
     for (key, value) in from {
         match (into.get_mut(&key), value) {

@@ -22,7 +22,8 @@ use switchyard_actors::{DeploymentIdx, GroupIdx};
 pub use deployment::Deployment;
 use notes::Notes;
 use router::{GroupNames, ROUTER_KEYS, ROUTER_KEYS_NOT_USED};
-use value::{as_map, err, ConfigError, Field, Node, Problems, Result};
+pub use value::ConfigError;
+use value::{as_map, err, Field, Node, Problems, Result};
 
 use crate::secret::Secret;
 
@@ -86,7 +87,11 @@ const LITELLM_KEYS_NOT_USED: &[&str] = &[
     "cache_responses",
     "require_auth_for_metrics_endpoint",
 ];
-const GENERAL_KEYS: &[&str] = &["master_key", "max_request_size_mb"];
+const GENERAL_KEYS: &[&str] = &[
+    "master_key",
+    "max_request_size_mb",
+    "stream_keepalive_seconds",
+];
 const GENERAL_KEYS_NOT_USED: &[&str] = &[
     "database_url",
     "background_health_checks",
@@ -146,6 +151,9 @@ pub struct GatewayConfig {
     pub verbose: bool,
     pub master_key: Option<Secret>,
     pub max_request_bytes: usize,
+    /// `general_settings.stream_keepalive_seconds` (default 15, 0 off): SSE comments while a
+    /// stream waits for its answer to begin.
+    pub stream_keepalive: Option<std::time::Duration>,
     pub limits: limits::Limits,
     pub cache: Option<cache::CacheSettings>,
     /// Redis through which instances share cooldowns and rpm/tpm usage.
@@ -356,6 +364,15 @@ impl GatewayConfig {
             )
             .map(|mb| mb.unwrap_or(32 * 1024 * 1024));
         let limits = problems.keep(limits::limits(root, &mut notes));
+        let stream_keepalive = problems
+            .keep(
+                Field::of(general, "general_settings", "stream_keepalive_seconds")
+                    .seconds(limits::MAX_TIMEOUT),
+            )
+            .map(|s| match s {
+                None => Some(std::time::Duration::from_secs(15)),
+                Some(s) => Some(s.duration()).filter(|d| !d.is_zero()),
+            });
         let master_key = problems
             .keep(Field::of(general, "general_settings", "master_key").string())
             .flatten()
@@ -378,6 +395,7 @@ impl GatewayConfig {
         let (
             Some(router_spec),
             Some(max_request_bytes),
+            Some(stream_keepalive),
             Some(limits),
             Some(router_timeout),
             Some(router_stream_timeout),
@@ -390,6 +408,7 @@ impl GatewayConfig {
         ) = (
             router_spec,
             max_request_bytes,
+            stream_keepalive,
             limits,
             router_timeout,
             router_stream_timeout,
@@ -427,6 +446,7 @@ impl GatewayConfig {
             verbose: verbose.unwrap_or(false),
             master_key,
             max_request_bytes,
+            stream_keepalive,
             limits,
             cache,
             shared_state,

@@ -285,16 +285,30 @@ impl Gateway {
         }
     }
 
+    /// Replaces the config file the instance was started with (a reload reads it).
+    pub fn write_config(&self, config_yaml: &str) {
+        std::fs::write(&self.launch.config, config_yaml).expect("write config");
+    }
+
+    /// Sends SIGHUP (reload the config).
+    pub fn sighup(&self) {
+        self.signal("-HUP");
+    }
+
+    fn signal(&self, which: &str) {
+        let status = Command::new("kill")
+            .args([which, &self.pid().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
 
     pub fn sigterm(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
+        self.signal("-TERM");
     }
 
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {

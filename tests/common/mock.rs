@@ -40,9 +40,19 @@ pub enum Reply {
     /// blank line, `delay_ms` before each (nothing added: no finish chunk, no `[DONE]` unless
     /// given).
     RawSse { events: Vec<String>, delay_ms: u64 },
+    /// Waits `after_ms` before answering at all (no status, no header), then as `then`: a
+    /// server busy with a long prefill.
+    Late { after_ms: u64, then: Box<Reply> },
 }
 
 impl Reply {
+    pub fn late(after_ms: u64, then: Reply) -> Self {
+        Self::Late {
+            after_ms,
+            then: Box::new(then),
+        }
+    }
+
     pub fn chat(s: &str) -> Self {
         Self::Chat {
             content: s.to_string(),
@@ -407,7 +417,24 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) ->
     let include_usage = parsed["stream_options"]["include_usage"]
         .as_bool()
         .unwrap_or(false);
+    let reply = match reply {
+        Reply::Late { after_ms, then } => {
+            actix_rt::time::sleep(Duration::from_millis(after_ms)).await;
+            *then
+        }
+        other => other,
+    };
     let (content, delay_ms, cut_after) = match reply {
+        Reply::Late { .. } => {
+            return error_reply(
+                dialect,
+                500,
+                "a late reply inside a late reply",
+                "server_error",
+                &None,
+                None,
+            );
+        }
         Reply::Hang => {
             actix_rt::time::sleep(Duration::from_secs(600)).await;
             return error_reply(dialect, 500, "hung", "server_error", &None, None);

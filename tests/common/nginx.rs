@@ -16,6 +16,12 @@ impl Nginx {
     /// Starts nginx in front of gateway instances on these loopback ports; panics when nginx is
     /// not installed (no test skips for a missing server).
     pub fn start(instances: &[u16]) -> Self {
+        Self::start_with_read_timeout(instances, None)
+    }
+
+    /// As `start`, with every `proxy_read_timeout` lowered to `seconds` (an idle timeout a
+    /// cloud load balancer might have).
+    pub fn start_with_read_timeout(instances: &[u16], seconds: Option<u32>) -> Self {
         let dir = temp_dir("nginx");
         let port = free_port();
         let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -29,6 +35,18 @@ impl Nginx {
                 "/var/log/nginx/access.log",
                 &dir.join("access.log").display().to_string(),
             );
+        let conf = match seconds {
+            Some(s) => conf
+                .replace(
+                    "proxy_read_timeout 900s;",
+                    &format!("proxy_read_timeout {s}s;"),
+                )
+                .replace(
+                    "proxy_read_timeout 120s;",
+                    &format!("proxy_read_timeout {s}s;"),
+                ),
+            None => conf,
+        };
         let temp = |name: &str| dir.join(name).display().to_string();
         let conf = conf.replacen(
             "http {",

@@ -322,14 +322,32 @@ for ep in "${ENDPOINTS[@]}"; do
 done
 say "stop: jobs gone, registrations removed, instances down"
 
-# ---- the commands users type: start-array N, logs, restart, stop ------------------------------
+# ---- the commands users type: start-array N, logs, reload, restart, stop ----------------------
 export SWITCHYARD_START_WAIT=40
+# A config file this time, so that `reload` has something to read again.
+gateway_config() { # model group names
+    printf 'model_list:\n'
+    for name in "$@"; do
+        printf '  - model_name: %s\n    litellm_params: {model: openai/gpt-4o, api_key: sk-not-used-here, mock_response: "hi from %s"}\n' "$name" "$name"
+    done
+}
+gateway_config quick >"$TMP/gateway.yaml"
+export SWITCHYARD_CONFIG="$TMP/gateway.yaml"
 OUT="$(./slurm/manage_proxy.sh start-array 2)" || fail "manage_proxy.sh start-array 2 failed: $OUT"
 printf '%s\n' "$OUT"
 grep -q '2 instance(s) registered' <<<"$OUT" || fail "start-array 2 did not report two registered instances"
 [ "$(find "$TMP/registry" -name '*.endpoint' | wc -l)" -eq 2 ] || fail "start-array 2: expected 2 registrations"
 ./slurm/manage_proxy.sh logs >"$TMP/logs-cmd.txt" || fail "manage_proxy.sh logs failed"
 grep -q 'registered .* in ' "$TMP/logs-cmd.txt" || fail "manage_proxy.sh logs does not show the job's output"
+gateway_config quick added >"$TMP/gateway.yaml"
+OUT="$(./slurm/manage_proxy.sh reload)" || fail "manage_proxy.sh reload failed: $OUT"
+printf '%s\n' "$OUT"
+[ "$(grep -c 'config generation 1 -> 2' <<<"$OUT")" -eq 2 ] || fail "reload: both instances should report generation 1 -> 2: $OUT"
+for ep in $(./slurm/manage_proxy.sh endpoints); do
+    curl -s -m 5 "http://$ep/v1/models" | grep -q '"added"' || fail "$ep does not serve the group the reload added"
+done
+grep -q "received SIGHUP" "$TMP"/logs/*.out || fail "no task logged the SIGHUP it passed on"
+say "reload: both instances on config generation 2 without a restart, serving the new group"
 OLD="$(./slurm/manage_proxy.sh endpoints | sort)"
 OUT="$(./slurm/manage_proxy.sh restart)" || fail "manage_proxy.sh restart failed: $OUT"
 grep -q '2 instance(s) registered' <<<"$OUT" || fail "restart did not bring back two instances: $OUT"
@@ -339,7 +357,7 @@ say "restart: $(tr '\n' ' ' <<<"$OLD")-> $(./slurm/manage_proxy.sh endpoints | t
 ./slurm/manage_proxy.sh stop >/dev/null || fail "manage_proxy.sh stop (after restart) failed"
 [ -z "$(squeue -h -o %A)" ] || fail "jobs left after the second stop"
 [ -z "$(find "$TMP/registry" -name '*.endpoint')" ] || fail "registrations left after the second stop"
-say "start-array, logs, restart, stop: ok"
+say "start-array, logs, reload, restart, stop: ok"
 
 OK=1
 say "PASS"

@@ -43,7 +43,8 @@ async fn count(
     state: &AppState,
     worker: &Worker,
 ) -> Result<(u64, &'static str), GatewayError> {
-    let cfg = &state.config;
+    let gen = state.current();
+    let cfg = &gen.config;
     authorize(req, cfg)?;
     let (body, _permit) = read_body(req, payload, cfg, &state.body_budget).await?;
     let mut anthropic = parse_object(&body)?;

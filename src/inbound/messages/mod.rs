@@ -20,6 +20,7 @@ use crate::dispatch::settle::Settlement;
 use crate::dispatch::NativeAnswer;
 use crate::error::GatewayError;
 use crate::http::body::read_body;
+use crate::http::keepalive::{self, StreamErrors};
 use crate::http::request::{authorize, call_id, parse_object, prepare, strip_router_fields};
 use crate::inbound::chunk_bridge::translated;
 use crate::openai::Endpoint;
@@ -34,23 +35,17 @@ pub async fn messages(
 ) -> HttpResponse {
     let started = Instant::now();
     let id = call_id(&req);
+    let gen = state.current();
     let prepared = async {
-        authorize(&req, &state.config)?;
-        let (body, permit) = read_body(&req, payload, &state.config, &state.body_budget).await?;
+        authorize(&req, &gen.config)?;
+        let (body, permit) = read_body(&req, payload, &gen.config, &state.body_budget).await?;
         let mut anthropic = parse_object(&body)?;
         drop(body);
         let chat = request::to_chat(&anthropic)?;
-        let mut p = prepare(
-            &state.config,
-            &req,
-            Endpoint::Chat,
-            chat,
-            id.clone(),
-            started,
-        )?;
+        let mut p = prepare(&gen, &req, Endpoint::Chat, chat, id.clone(), started)?;
         p.answer_translated = true;
         // Kept only for a group that has an Anthropic model to send it to.
-        if state.config.group_speaks(p.group, NativeApi::Messages) {
+        if gen.config.group_speaks(p.group, NativeApi::Messages) {
             strip_router_fields(&mut anthropic, &["metadata"]);
             p.native = Some(NativeBody {
                 api: NativeApi::Messages,
@@ -61,10 +56,15 @@ pub async fn messages(
     }
     .await;
     match prepared {
-        Ok((p, _permit)) => {
-            let model = p.requested_model.clone();
-            let resp = dispatch::serve(&state, &worker, p).await;
-            render(resp, &model).await
+        Ok((p, permit)) => {
+            let keepalive = gen.config.stream_keepalive.filter(|_| p.stream);
+            let answer = async move {
+                let _permit = permit;
+                let model = p.requested_model.clone();
+                let resp = dispatch::serve(&state, &worker, p).await;
+                render(resp, &model).await
+            };
+            keepalive::around(answer, keepalive, StreamErrors::Anthropic, &id).await
         }
         Err(e) => {
             Settlement::rejected(&worker.metrics, &req, &id, &e);

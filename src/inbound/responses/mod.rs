@@ -19,6 +19,7 @@ use crate::dispatch::settle::Settlement;
 use crate::dispatch::NativeAnswer;
 use crate::error::GatewayError;
 use crate::http::body::read_body;
+use crate::http::keepalive::{self, StreamErrors};
 use crate::http::request::{
     authorize, call_id, parse_object, prepare, resolve_group, strip_router_fields,
 };
@@ -56,15 +57,16 @@ pub async fn create(
 ) -> HttpResponse {
     let started = Instant::now();
     let id = call_id(&req);
+    let gen = state.current();
     let prepared = async {
-        authorize(&req, &state.config)?;
-        let (body, permit) = read_body(&req, payload, &state.config, &state.body_budget).await?;
+        authorize(&req, &gen.config)?;
+        let (body, permit) = read_body(&req, payload, &gen.config, &state.body_budget).await?;
         let mut client = parse_object(&body)?;
         drop(body);
         let model = client.get("model").and_then(Value::as_str).unwrap_or("");
         // The client's body is kept as it is only for a group with a `/responses` server.
-        let native = resolve_group(&state.config, model)
-            .is_ok_and(|g| state.config.group_speaks(g, NativeApi::Responses))
+        let native = resolve_group(&gen.config, model)
+            .is_ok_and(|g| gen.config.group_speaks(g, NativeApi::Responses))
             .then(|| {
                 let mut body = client.clone();
                 strip_router_fields(&mut body, &["metadata"]);
@@ -101,14 +103,7 @@ pub async fn create(
         let keep = client.get("store").and_then(Value::as_bool) != Some(false);
         client.remove("previous_response_id");
         let turn = request::to_chat(&client, previous)?;
-        let mut p = prepare(
-            &state.config,
-            &req,
-            Endpoint::Chat,
-            turn.chat,
-            id.clone(),
-            started,
-        )?;
+        let mut p = prepare(&gen, &req, Endpoint::Chat, turn.chat, id.clone(), started)?;
         p.answer_translated = true;
         if !continues_stored {
             p.native = native;
@@ -119,9 +114,14 @@ pub async fn create(
     }
     .await;
     match prepared {
-        Ok((p, output, history, _permit)) => {
-            let resp = crate::dispatch::serve(&state, &worker, p).await;
-            render(resp, output, history, worker.responses.clone()).await
+        Ok((p, output, history, permit)) => {
+            let keepalive = gen.config.stream_keepalive.filter(|_| p.stream);
+            let answer = async move {
+                let _permit = permit;
+                let resp = crate::dispatch::serve(&state, &worker, p).await;
+                render(resp, output, history, worker.responses.clone()).await
+            };
+            keepalive::around(answer, keepalive, StreamErrors::Responses, &id).await
         }
         Err(e) => {
             Settlement::rejected(&worker.metrics, &req, &id, &e);
@@ -203,7 +203,7 @@ pub async fn get(
     worker: web::Data<Worker>,
 ) -> HttpResponse {
     let id = call_id(&req);
-    if let Err(e) = authorize(&req, &state.config) {
+    if let Err(e) = authorize(&req, &state.current().config) {
         return e.response(&id);
     }
     let response_id = path.into_inner();
@@ -229,7 +229,7 @@ pub async fn delete(
     worker: web::Data<Worker>,
 ) -> HttpResponse {
     let id = call_id(&req);
-    if let Err(e) = authorize(&req, &state.config) {
+    if let Err(e) = authorize(&req, &state.current().config) {
         return e.response(&id);
     }
     let response_id = path.into_inner();
