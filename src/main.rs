@@ -2,6 +2,7 @@
 
 mod cache;
 mod cli;
+mod config_sources;
 mod dispatch;
 mod error;
 mod generation;

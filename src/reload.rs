@@ -47,22 +47,14 @@ fn needs_restart(old: &GatewayConfig, new: &GatewayConfig) -> Vec<&'static str> 
     out
 }
 
-/// Reads the config file again and puts it in service.
-pub fn reload(
+/// Puts a validated config in service: its keys masked, settings a running process cannot
+/// change named, the generation swapped, a log line.
+pub fn apply(
     state: &AppState,
+    cfg: GatewayConfig,
     trigger: &str,
-) -> Result<(Arc<Generation>, Vec<&'static str>), Refused> {
-    let Some(path) = &state.config_path else {
-        return Err(Refused::NoFile);
-    };
+) -> (Arc<Generation>, Vec<&'static str>) {
     let old = state.current();
-    let cfg = match GatewayConfig::load(path) {
-        Ok(cfg) => cfg,
-        Err(e) => {
-            tracing::error!(trigger, problems = %e, "config reload refused; the running config keeps serving");
-            return Err(Refused::Invalid(e));
-        }
-    };
     // Keys of both: requests of the old generation may still be in flight.
     crate::secret::register(old.config.secrets().into_iter().chain(cfg.secrets()));
     let restart = needs_restart(&old.config, &cfg);
@@ -82,7 +74,26 @@ pub fn reload(
             "changed in the file; applies at the next restart"
         );
     }
-    Ok((gen, restart))
+    (gen, restart)
+}
+
+/// Reads the config file again and puts it in service (with the deployments added over the
+/// API, which a reload keeps).
+pub async fn reload(
+    state: &AppState,
+    trigger: &str,
+) -> Result<(Arc<Generation>, Vec<&'static str>), Refused> {
+    if state.sources.path.is_none() {
+        return Err(Refused::NoFile);
+    }
+    let _one_at_a_time = state.sources.changing.lock().await;
+    match state.sources.reread() {
+        Ok(cfg) => Ok(apply(state, cfg, trigger)),
+        Err(e) => {
+            tracing::error!(trigger, problems = %e, "config reload refused; the running config keeps serving");
+            Err(Refused::Invalid(e))
+        }
+    }
 }
 
 /// `POST /config/reload`: 200 with the new generation, or 400 with every problem.
@@ -91,7 +102,7 @@ pub async fn reload_endpoint(req: HttpRequest, state: web::Data<AppState>) -> Ht
     if let Err(e) = authorize(&req, &state.current().config) {
         return e.response(&id);
     }
-    match reload(&state, "POST /config/reload") {
+    match reload(&state, "POST /config/reload").await {
         Ok((gen, restart)) => HttpResponse::Ok().json(json!({
             "status": "reloaded",
             "config": gen.config.source,
@@ -134,7 +145,7 @@ pub async fn on_sighup(state: web::Data<AppState>) {
         return;
     };
     while hup.recv().await.is_some() {
-        let _ = reload(&state, "SIGHUP");
+        let _ = reload(&state, "SIGHUP").await;
     }
 }
 
@@ -154,7 +165,7 @@ fn fingerprint(path: &Path) -> Fingerprint {
 
 /// `--watch`: reloads when the file or one of its includes changes (checked every second).
 pub async fn watch(state: web::Data<AppState>) {
-    let Some(path) = state.config_path.clone() else {
+    let Some(path) = state.sources.path.clone() else {
         return;
     };
     let mut last = fingerprint(&path);
@@ -163,7 +174,7 @@ pub async fn watch(state: web::Data<AppState>) {
         let now = fingerprint(&path);
         if now != last {
             last = now;
-            let _ = reload(&state, "--watch");
+            let _ = reload(&state, "--watch").await;
         }
     }
 }

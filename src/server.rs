@@ -127,6 +127,8 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
     } else {
         None
     };
+    let sources = crate::config_sources::ConfigSources::new(opts.config_path.clone())
+        .map_err(|e| std::io::Error::other(format!("config: {e}")))?;
     let generations = Generations::start(cfg, shared.clone(), metrics.clone());
     let state = web::Data::new(AppState {
         generations,
@@ -136,11 +138,13 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
         shared_state: shared.clone(),
         body_budget: Arc::default(),
         started: std::time::Instant::now(),
-        config_path: opts.config_path.clone(),
+        sources,
         metrics: metrics.clone(),
         shutdown,
     });
+    crate::http::load_shared(&state).await;
     actix_web::rt::spawn(crate::reload::on_sighup(state.clone()));
+    actix_web::rt::spawn(crate::http::follow_shared(state.clone()));
     if opts.watch {
         actix_web::rt::spawn(crate::reload::watch(state.clone()));
     }

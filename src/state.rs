@@ -27,8 +27,9 @@ pub struct AppState {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// Every worker's metrics, for `/metrics`.
     pub metrics: Arc<crate::metrics::Registry>,
-    /// The config file a reload reads (`None`: the built-in config).
-    pub config_path: Option<std::path::PathBuf>,
+    /// The config file and the deployments added over the API, that a generation is built
+    /// from.
+    pub sources: crate::config_sources::ConfigSources,
     /// When the gateway started, for the status page's uptime.
     pub started: std::time::Instant,
     /// Request bodies held at once, under `switchyard_settings.max_buffered_request_mb`.

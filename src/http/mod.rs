@@ -6,6 +6,7 @@ pub mod guard;
 mod health;
 pub mod keepalive;
 mod metrics;
+mod model_admin;
 mod model_info;
 mod models;
 pub mod request;
@@ -14,6 +15,8 @@ mod ui;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::error::GatewayError;
+
+pub use model_admin::{follow_shared, load_shared};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use crate::inbound::{messages, responses};
@@ -64,7 +67,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/config/reload",
             web::post().to(crate::reload::reload_endpoint),
-        );
+        )
+        .route("/model/new", web::post().to(model_admin::new_model))
+        .route("/model/update", web::post().to(model_admin::update_model))
+        .route("/model/delete", web::post().to(model_admin::delete_model));
     for prefix in ["", "/v1"] {
         cfg.route(
             &format!("{prefix}/models/{{model:.+}}"),

@@ -8,7 +8,7 @@ use super::request::{authorize, call_id};
 use crate::settings::Deployment;
 use crate::state::AppState;
 
-fn describe(d: &Deployment) -> Value {
+fn describe(d: &Deployment, added_over_the_api: bool) -> Value {
     let mut params = Map::new();
     params.insert("model".into(), json!(d.model));
     params.insert("api_base".into(), json!(d.public_api_base()));
@@ -33,7 +33,7 @@ fn describe(d: &Deployment) -> Value {
         "litellm_params": params,
         "model_info": {
             "id": d.id,
-            "db_model": false,
+            "db_model": added_over_the_api,
             "mode": d.mode.clone().unwrap_or_else(|| if d.is_embedding() { "embedding".into() } else { "chat".into() }),
             "litellm_provider": d.kind.name(),
         },
@@ -51,13 +51,14 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
                 .and_then(Value::as_str)
                 .map(str::to_string)
         });
+    let api = state.sources.api();
     let data: Vec<Value> = state
         .current()
         .config
         .deployments
         .iter()
         .filter(|d| wanted.as_deref().is_none_or(|id| d.id == id))
-        .map(describe)
+        .map(|d| describe(d, api.iter().any(|a| a.id == d.id)))
         .collect();
     HttpResponse::Ok().json(json!({"data": data}))
 }

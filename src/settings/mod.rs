@@ -168,6 +168,11 @@ impl GatewayConfig {
     }
 
     pub fn quickstart() -> Result<Self> {
+        Self::from_tree(Self::quickstart_tree()?, "built-in quick-start config")
+    }
+
+    /// The built-in quick-start config's tree, before validation.
+    pub fn quickstart_tree() -> Result<Value> {
         let tree: Value = serde_json::to_value(
             config::Config::builder()
                 .add_source(config::File::from_str(
@@ -181,7 +186,7 @@ impl GatewayConfig {
                 })?,
         )
         .unwrap_or_default();
-        Self::from_tree(tree, "built-in quick-start config")
+        Ok(tree)
     }
 
     pub fn from_tree(mut tree: Value, source: &str) -> Result<Self> {

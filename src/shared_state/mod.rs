@@ -47,6 +47,11 @@ pub fn tpm_key(id: &str, minute: u64) -> String {
     format!("{KEY_PREFIX}tpm:{id}:{minute}")
 }
 
+/// Deployments added over the API (`/model/new`): id -> `{"seq": .., "entry": ..}`; the version
+/// key changes with every change, which each instance's sync reads every 250 ms.
+pub const DEPLOYMENTS_KEY: &str = "switchyard:deployments";
+pub const DEPLOYMENTS_VERSION_KEY: &str = "switchyard:deployments:version";
+
 /// Window keys outlive their minute a little, so late readers still see them.
 const WINDOW_TTL: Duration = Duration::from_secs(120);
 
@@ -58,6 +63,8 @@ pub struct SharedState {
     pub sync: Addr<StateSync>,
     /// When (`now_ms`) the sync last read the shared state; 0 before the first read.
     last_read_ms: Arc<AtomicU64>,
+    /// The version of the deployments added over the API, as the sync last read it.
+    pub deployments_version: tokio::sync::watch::Receiver<u64>,
 }
 
 impl SharedState {
@@ -84,13 +91,15 @@ impl SharedState {
             )
         });
         let last_read_ms = Arc::new(AtomicU64::new(0));
+        let (version_tx, deployments_version) = tokio::sync::watch::channel(0);
         let (e, w, h, l) = (
             endpoint.clone(),
             watch.clone(),
             health.clone(),
             last_read_ms.clone(),
         );
-        let sync = StateSync::start_in_arbiter(&arbiter, move |_| StateSync::new(e, w, h, l));
+        let sync =
+            StateSync::start_in_arbiter(&arbiter, move |_| StateSync::new(e, w, h, l, version_tx));
         Ok(Arc::new(Self {
             settings,
             health,
@@ -98,11 +107,73 @@ impl SharedState {
             watch,
             sync,
             last_read_ms,
+            deployments_version,
         }))
     }
 
     pub fn publisher(&self) -> Recipient<CooldownDecided> {
         self.sync.clone().recipient()
+    }
+
+    /// Stores (or replaces) a deployment added over the API, for every instance.
+    pub async fn save_deployment(&self, id: &str, entry: &Value) -> Result<(), String> {
+        let mut conn = self.endpoint.connect().await?;
+        let record = json!({"seq": unix_ms(), "entry": entry}).to_string();
+        let reply: redis::RedisResult<()> = redis::pipe()
+            .atomic()
+            .cmd("HSET")
+            .arg(DEPLOYMENTS_KEY)
+            .arg(id)
+            .arg(record)
+            .ignore()
+            .cmd("INCR")
+            .arg(DEPLOYMENTS_VERSION_KEY)
+            .ignore()
+            .query_async(&mut conn)
+            .await;
+        reply.map_err(crate::redis_link::describe)
+    }
+
+    pub async fn delete_deployment(&self, id: &str) -> Result<(), String> {
+        let mut conn = self.endpoint.connect().await?;
+        let reply: redis::RedisResult<()> = redis::pipe()
+            .atomic()
+            .cmd("HDEL")
+            .arg(DEPLOYMENTS_KEY)
+            .arg(id)
+            .ignore()
+            .cmd("INCR")
+            .arg(DEPLOYMENTS_VERSION_KEY)
+            .ignore()
+            .query_async(&mut conn)
+            .await;
+        reply.map_err(crate::redis_link::describe)
+    }
+
+    /// Every deployment added over the API, in the order they were added: (id, entry).
+    /// Records that do not parse are skipped (and logged).
+    pub async fn deployments(&self) -> Result<Vec<(String, Value)>, String> {
+        let mut conn = self.endpoint.connect().await?;
+        let reply: redis::RedisResult<Vec<(String, String)>> = redis::cmd("HGETALL")
+            .arg(DEPLOYMENTS_KEY)
+            .query_async(&mut conn)
+            .await;
+        let mut records: Vec<(u64, String, Value)> = reply
+            .map_err(crate::redis_link::describe)?
+            .into_iter()
+            .filter_map(|(id, raw)| {
+                let parsed = serde_json::from_str::<Value>(&raw).ok().and_then(|v| {
+                    let seq = v.get("seq")?.as_u64()?;
+                    Some((seq, v.get("entry")?.clone()))
+                });
+                if parsed.is_none() {
+                    tracing::warn!(deployment = %id, "a shared deployment record is not readable: skipped");
+                }
+                parsed.map(|(seq, entry)| (seq, id, entry))
+            })
+            .collect();
+        records.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        Ok(records.into_iter().map(|(_, id, e)| (id, e)).collect())
     }
 
     /// Seconds since the sync last read every deployment's shared state; `None` before the

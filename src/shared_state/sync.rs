@@ -39,6 +39,8 @@ pub struct StateSync {
     pending: Vec<CooldownDecided>,
     /// When (`now_ms`) the last read of the shared state answered; 0 before the first.
     last_read_ms: Arc<AtomicU64>,
+    /// The version of the deployments added over the API, read with the rest.
+    deployments_version: tokio::sync::watch::Sender<u64>,
 }
 
 /// Cooldowns kept while Redis is unreachable; older ones are dropped.
@@ -50,9 +52,11 @@ impl StateSync {
         watch: Addr<BackendWatch>,
         health: Arc<BackendHealth>,
         last_read_ms: Arc<AtomicU64>,
+        deployments_version: tokio::sync::watch::Sender<u64>,
     ) -> Self {
         Self {
             last_read_ms,
+            deployments_version,
             endpoint,
             watch,
             health,
@@ -98,7 +102,7 @@ impl StateSync {
     }
 
     fn read(&mut self, ctx: &mut Context<Self>) {
-        if self.reading || self.tracked.is_empty() {
+        if self.reading {
             return;
         }
         if self.health.degraded() {
@@ -112,7 +116,8 @@ impl StateSync {
         let now = now_ms();
         let minute = unix_ms() / 60_000;
         let minute_ends = local_end_of_unix_minute();
-        let mut keys = Vec::with_capacity(self.tracked.len() * 2);
+        let mut keys = Vec::with_capacity(self.tracked.len() * 2 + 1);
+        keys.push(super::DEPLOYMENTS_VERSION_KEY.to_string());
         for t in self.tracked.iter() {
             keys.push(cooldown_key(&t.id));
             if t.tpm {
@@ -139,6 +144,12 @@ impl StateSync {
                 };
                 act.last_read_ms.store(now_ms(), Ordering::Release);
                 let mut it = values.into_iter();
+                let version = it.next().flatten().unwrap_or(0);
+                act.deployments_version.send_if_modified(|v| {
+                    let changed = *v != version;
+                    *v = version;
+                    changed
+                });
                 for t in tracked.iter() {
                     let cooldown = it.next().flatten().map(local_from_unix);
                     let tokens = if t.tpm { it.next().flatten() } else { None };
