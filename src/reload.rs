@@ -96,6 +96,19 @@ pub async fn reload(
     }
 }
 
+/// Every problem of a config as `{"path", "reason"}`, paths without `strip` (the prefix of the
+/// entry a body became).
+pub fn problems(e: &ConfigError, strip: Option<&str>) -> Vec<Value> {
+    e.all()
+        .map(|p| {
+            let path = strip
+                .and_then(|pre| p.path.strip_prefix(pre))
+                .unwrap_or(&p.path);
+            json!({"path": path, "reason": p.reason})
+        })
+        .collect()
+}
+
 /// `POST /config/reload`: 200 with the new generation, or 400 with every problem.
 pub async fn reload_endpoint(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let id = call_id(&req);
@@ -118,10 +131,7 @@ pub async fn reload_endpoint(req: HttpRequest, state: web::Data<AppState>) -> Ht
         )
         .response(&id),
         Err(Refused::Invalid(e)) => {
-            let problems: Vec<Value> = e
-                .all()
-                .map(|p| json!({"path": p.path, "reason": p.reason}))
-                .collect();
+            let problems = problems(&e, None);
             HttpResponse::BadRequest()
                 .insert_header(("x-litellm-call-id", id))
                 .json(json!({

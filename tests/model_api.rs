@@ -36,24 +36,11 @@ fn admin(gw: &Gateway, path: &str, body: &Value) -> (u16, Value) {
 }
 
 fn ask(gw: &Gateway, model: &str) -> u16 {
-    let a = auth();
-    gw.post_with(
-        "/v1/chat/completions",
-        &json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}),
-        &[("authorization", a.as_str())],
-    )
-    .status
+    common::chat_status(gw, KEY, model)
 }
 
 fn models(gw: &Gateway) -> Vec<String> {
-    let a = auth();
-    gw.get_with("/v1/models", &[("authorization", a.as_str())])
-        .json()["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_str().unwrap().to_string())
-        .collect()
+    common::model_ids(gw, KEY)
 }
 
 fn new_body(group: &str, id: &str, up: &MockUpstream) -> Value {

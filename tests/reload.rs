@@ -40,13 +40,7 @@ fn auth() -> String {
 }
 
 fn ask(gw: &Gateway, model: &str) -> u16 {
-    let a = auth();
-    gw.post_with(
-        "/v1/chat/completions",
-        &json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}),
-        &[("authorization", a.as_str())],
-    )
-    .status
+    common::chat_status(gw, KEY, model)
 }
 
 fn readiness(gw: &Gateway) -> Value {
@@ -69,14 +63,7 @@ fn reload(gw: &Gateway) -> (u16, Value) {
 }
 
 fn models(gw: &Gateway) -> Vec<String> {
-    let a = auth();
-    gw.get_with("/v1/models", &[("authorization", a.as_str())])
-        .json()["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_str().unwrap().to_string())
-        .collect()
+    common::model_ids(gw, KEY)
 }
 
 fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {

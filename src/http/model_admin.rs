@@ -49,16 +49,7 @@ fn invalid(message: impl Into<String>, param: &str) -> GatewayError {
 /// rather than `model_list[7].litellm_params.rpm`).
 fn refused(e: &ConfigError, entry_index: Option<usize>, id: &str) -> HttpResponse {
     let prefix = entry_index.map(|i| format!("model_list[{i}]."));
-    let problems: Vec<Value> = e
-        .all()
-        .map(|p| {
-            let path = match &prefix {
-                Some(pre) => p.path.strip_prefix(pre.as_str()).unwrap_or(&p.path),
-                None => &p.path,
-            };
-            json!({"path": path, "reason": p.reason})
-        })
-        .collect();
+    let problems = crate::reload::problems(e, prefix.as_deref());
     HttpResponse::BadRequest()
         .insert_header(("x-litellm-call-id", id))
         .json(json!({
@@ -285,35 +276,39 @@ fn merged(old: &Value, patch: &Map<String, Value>) -> Value {
     out
 }
 
+/// The body of an update or a delete and the id it names (required).
+async fn targeted(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    param: &str,
+) -> Result<(Map<String, Value>, String), GatewayError> {
+    let body = body_of(req, payload, state).await?;
+    match requested_id(&body)? {
+        Some(id) => Ok((body, id)),
+        None => Err(invalid(
+            format!("{param}: the id of the deployment is required"),
+            param,
+        )),
+    }
+}
+
 pub async fn update_model(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
     let call = call_id(&req);
-    let body = match body_of(&req, payload, &state).await {
-        Ok(b) => b,
-        Err(e) => return e.response(&call),
-    };
-    let id = match requested_id(&body) {
-        Ok(Some(id)) => id,
-        Ok(None) => {
-            return invalid(
-                "model_info.id: the id of the deployment to update is required",
-                "model_info.id",
-            )
-            .response(&call)
-        }
+    let (body, id) = match targeted(&req, payload, &state, "model_info.id").await {
+        Ok(t) => t,
         Err(e) => return e.response(&call),
     };
     let _one_at_a_time = state.sources.changing.lock().await;
     let mut api = state.sources.api();
-    let at = match find(&state, &api, &id) {
-        Ok(i) => i,
+    let slot = match find(&state, &api, &id).map(|at| api.get_mut(at)) {
+        Ok(Some(slot)) => slot,
+        Ok(None) => return not_found(&id).response(&call),
         Err(e) => return e.response(&call),
-    };
-    let Some(slot) = api.get_mut(at) else {
-        return not_found(&id).response(&call);
     };
     let entry = merged(&slot.entry, &body);
     if let Err(e) = entry_of(entry.as_object().unwrap_or(&Map::new()), &id) {
@@ -332,16 +327,8 @@ pub async fn delete_model(
     state: web::Data<AppState>,
 ) -> HttpResponse {
     let call = call_id(&req);
-    let body = match body_of(&req, payload, &state).await {
-        Ok(b) => b,
-        Err(e) => return e.response(&call),
-    };
-    let id = match requested_id(&body) {
-        Ok(Some(id)) => id,
-        Ok(None) => {
-            return invalid("id: the id of the deployment to delete is required", "id")
-                .response(&call)
-        }
+    let (_, id) = match targeted(&req, payload, &state, "id").await {
+        Ok(t) => t,
         Err(e) => return e.response(&call),
     };
     let _one_at_a_time = state.sources.changing.lock().await;

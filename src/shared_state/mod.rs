@@ -117,30 +117,25 @@ impl SharedState {
 
     /// Stores (or replaces) a deployment added over the API, for every instance.
     pub async fn save_deployment(&self, id: &str, entry: &Value) -> Result<(), String> {
-        let mut conn = self.endpoint.connect().await?;
         let record = json!({"seq": unix_ms(), "entry": entry}).to_string();
-        let reply: redis::RedisResult<()> = redis::pipe()
-            .atomic()
-            .cmd("HSET")
-            .arg(DEPLOYMENTS_KEY)
-            .arg(id)
-            .arg(record)
-            .ignore()
-            .cmd("INCR")
-            .arg(DEPLOYMENTS_VERSION_KEY)
-            .ignore()
-            .query_async(&mut conn)
-            .await;
-        reply.map_err(crate::redis_link::describe)
+        let mut change = redis::cmd("HSET");
+        change.arg(DEPLOYMENTS_KEY).arg(id).arg(record);
+        self.change_deployments(change).await
     }
 
     pub async fn delete_deployment(&self, id: &str) -> Result<(), String> {
+        let mut change = redis::cmd("HDEL");
+        change.arg(DEPLOYMENTS_KEY).arg(id);
+        self.change_deployments(change).await
+    }
+
+    /// A change to the deployments' hash and a new version, in one transaction (the version
+    /// is what the other instances watch).
+    async fn change_deployments(&self, change: redis::Cmd) -> Result<(), String> {
         let mut conn = self.endpoint.connect().await?;
         let reply: redis::RedisResult<()> = redis::pipe()
             .atomic()
-            .cmd("HDEL")
-            .arg(DEPLOYMENTS_KEY)
-            .arg(id)
+            .add_command(change)
             .ignore()
             .cmd("INCR")
             .arg(DEPLOYMENTS_VERSION_KEY)

@@ -146,3 +146,28 @@ pub fn run_sdk_anthropic(gw: &gateway::Gateway, key: &str, models: &str, native:
     );
     stdout
 }
+
+/// The model names `/v1/models` lists, asked with this key.
+pub fn model_ids(gw: &gateway::Gateway, key: &str) -> Vec<String> {
+    let auth = format!("Bearer {key}");
+    gw.get_with("/v1/models", &[("authorization", auth.as_str())])
+        .json()["data"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|m| m["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The status of a one-message chat completion to `model`, asked with this key.
+pub fn chat_status(gw: &gateway::Gateway, key: &str, model: &str) -> u16 {
+    let auth = format!("Bearer {key}");
+    gw.post_with(
+        "/v1/chat/completions",
+        &serde_json::json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}),
+        &[("authorization", auth.as_str())],
+    )
+    .status
+}
