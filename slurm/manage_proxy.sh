@@ -58,6 +58,12 @@ Switchyard on SLURM: $PROG COMMAND
   stop               cancel this tool's jobs (found by their names, $PREFIX-*), wait
                      until they are gone and deregistered, remove stale registrations
   restart            stop, then start again the way the jobs were started
+  start-backends N   submit slurm/backend.slurm as an array of N model servers (vLLM by
+                     default: SWITCHYARD_BACKEND_CMD), each registering itself with the
+                     gateway (POST /model/new) once it answers and leaving it before it stops
+  backends           the backend jobs, their registrations, each server's health and whether
+                     the gateway routes to it
+  stop-backends      cancel the backend jobs; each deregisters before its server stops
   reload             every running instance reads its config again (SIGHUP), without a
                      restart: in-flight requests and streams go on; waits until each
                      registered endpoint reports a new config generation
@@ -195,6 +201,119 @@ start_jobs() {
     printf '%s\n' "$kind${2:+ $2}" >"$STATE_DIR/last_start"
     say "submitted job $id ($name, $n instance(s)); logs: $LOG_DIR/${name}_$id*.out"
     wait_registered "$id" "$n"
+}
+
+# ---- model servers as SLURM jobs that register themselves with the gateway (backend.slurm) ----
+BACKEND_NAME="$PREFIX-backend"
+BACKEND_DIR="$REGISTRY/backends"
+BACKEND_WAIT="${SWITCHYARD_BACKEND_WAIT:-1800}"
+
+backend_jobs() {
+    command -v squeue >/dev/null 2>&1 || return 0
+    squeue -h -r -u "$ME" --name="$BACKEND_NAME" -o '%A|%i|%j|%T|%M|%R' 2>/dev/null
+}
+
+cmd_start_backends() {
+    need sbatch "sbatch submits the jobs"
+    local n="${1:-}" out id
+    case "$n" in '' | *[!0-9]* | 0) die "start-backends needs a number of backends (N >= 1)" ;; esac
+    mkdir -p "$LOG_DIR" "$BACKEND_DIR"
+    sbatch_opts
+    SB+=(--job-name="$BACKEND_NAME" --chdir="$SWITCHYARD_HOME" --array="0-$((n - 1))"
+        --output="$LOG_DIR/%x_%A_%a.out" --error="$LOG_DIR/%x_%A_%a.err")
+    export SWITCHYARD_HOME SWITCHYARD_REGISTRY="$REGISTRY"
+    out="$(sbatch "${SB[@]}" "$SCRIPT_DIR/backend.slurm")" || die "sbatch failed"
+    id="${out%%;*}"
+    say "submitted backend job $id ($BACKEND_NAME, $n backend(s)); logs: $LOG_DIR/${BACKEND_NAME}_$id*.out"
+    [ "$BACKEND_WAIT" -gt 0 ] || return 0
+    say "waiting up to ${BACKEND_WAIT}s for $n backend(s) to load and register (SWITCHYARD_BACKEND_WAIT) ..."
+    local deadline=$((SECONDS + BACKEND_WAIT)) raw count rid state
+    while :; do
+        raw="$(squeue -h -r -j "$id" -o '%i %T' 2>/dev/null || true)"
+        count=0
+        while read -r rid state; do
+            [ -n "${rid:-}" ] || continue
+            if [ -f "$BACKEND_DIR/$rid.backend" ]; then count=$((count + 1)); fi
+        done <<<"$raw"
+        if [ "$count" -ge "$n" ]; then
+            say "$count backend(s) registered"
+            cmd_backends
+            return 0
+        fi
+        [ -n "$raw" ] || die "backend job $id left the queue before registering: see '$PROG logs $id'"
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            say "not all registered yet ($count/$n): '$PROG backends' shows where they are"
+            return 0
+        fi
+        sleep 2
+    done
+}
+
+# Each backend's registration: its server's health, and whether the gateway routes to it.
+cmd_backends() {
+    say "== Backend jobs of $ME named $BACKEND_NAME"
+    local jobs
+    jobs="$(backend_jobs)" || true
+    if [ -z "$jobs" ]; then
+        say "   none"
+    else
+        printf '   %-14s %-10s %-12s %s\n' JOB STATE TIME 'NODE/REASON'
+        while IFS='|' read -r _ jid _ state time where; do
+            printf '   %-14s %-10s %-12s %s\n' "$jid" "$state" "$time" "$where"
+        done <<<"$jobs"
+    fi
+    say "== Registered backends ($BACKEND_DIR)"
+    local f ep group id gws server routed gw auth=()
+    if [ -n "${SWITCHYARD_MASTER_KEY:-${LITELLM_MASTER_KEY:-}}" ]; then
+        auth=(-H "Authorization: Bearer ${SWITCHYARD_MASTER_KEY:-${LITELLM_MASTER_KEY:-}}")
+    fi
+    local any=0
+    for f in "$BACKEND_DIR"/*.backend; do
+        [ -f "$f" ] || continue
+        any=1
+        read -r ep group id gws <"$f"
+        server="down"
+        if curl -s -o /dev/null -m 3 -f "http://$ep/v1/models" 2>/dev/null; then server="healthy"; fi
+        routed="no"
+        for gw in $gws; do
+            if curl -s -m 3 "${auth[@]}" "$gw/model/info?litellm_model_id=$id" 2>/dev/null | grep -q "\"$id\""; then
+                routed="yes ($gw)"
+                break
+            fi
+        done
+        if ! job_alive "$(basename "$f" .backend)"; then server="$server, job gone"; fi
+        say "   $ep  group=$group  id=$id  server=$server  routed=$routed"
+    done
+    [ "$any" -eq 1 ] || say "   none"
+}
+
+cmd_stop_backends() {
+    need squeue "squeue lists the jobs"
+    local jobs ids
+    jobs="$(backend_jobs)" || die "squeue failed: cannot list the backend jobs"
+    ids="$(cut -d'|' -f2 <<<"$jobs" | sed '/^$/d' | sort -u | tr '\n' ' ')"
+    if [ -z "${ids// /}" ]; then
+        say "no running $BACKEND_NAME jobs of $ME"
+        return 0
+    fi
+    say "cancelling backend job(s) $ids (each leaves the gateway before its server stops)"
+    # shellcheck disable=SC2086  # one argument per job id
+    scancel $ids
+    local deadline=$((SECONDS + STOP_TIMEOUT)) left regs id
+    while :; do
+        left="$(squeue -h -r -u "$ME" --name="$BACKEND_NAME" -o %i 2>/dev/null || true)"
+        regs=0
+        for id in $ids; do
+            if [ -f "$BACKEND_DIR/$id.backend" ]; then regs=$((regs + 1)); fi
+        done
+        if [ -z "$left" ] && [ "$regs" -eq 0 ]; then break; fi
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            warn "after ${STOP_TIMEOUT}s: still in the queue: ${left:-none}; registrations left: $regs"
+            return 1
+        fi
+        sleep 1
+    done
+    say "backend jobs ended and deregistered"
 }
 
 # Wait (bounded by START_WAIT) until job ID has N registrations.
@@ -512,6 +631,9 @@ main() {
         stop) cmd_stop ;;
         restart) cmd_restart ;;
         reload) cmd_reload ;;
+        start-backends) cmd_start_backends "${1:-}" ;;
+        backends) cmd_backends ;;
+        stop-backends) cmd_stop_backends ;;
         endpoints) cmd_endpoints ;;
         render-nginx) cmd_render_nginx "${1:-}" ;;
         help | -h | --help) usage ;;

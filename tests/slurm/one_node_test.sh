@@ -6,7 +6,11 @@
 #   slurm/manage_proxy.sh status shows both healthy;
 #   slurm/manage_proxy.sh render-nginx writes the server list nginx/nginx.conf includes, and a
 #   real nginx (loopback, temp prefix) accepts it (nginx -t) and serves through it;
-#   slurm/manage_proxy.sh stop ends the jobs and their registrations.
+#   slurm/manage_proxy.sh stop ends the jobs and their registrations;
+#   slurm/manage_proxy.sh reload: both instances of an array take a changed config (SIGHUP);
+#   slurm/manage_proxy.sh start-backends/backends/stop-backends: a model server job (a small
+#   OpenAI-compatible server standing in for vLLM) registers with a gateway, serves its group,
+#   and leaves it before it stops; the group then falls back.
 #
 # Usage: tests/slurm/one_node_test.sh [GATEWAY_BINARY]   (default $SWITCHYARD_BIN, else
 #        target/debug/switchyard). Needs root; installs slurm-wlm and munge with apt-get when
@@ -89,6 +93,7 @@ cleanup() {
     set +e
     if [ "$OK" != 1 ]; then dump_logs; fi
     if [ "$NGINX_STARTED" = 1 ]; then kill_pidfile "$TMP/nginx/nginx.pid" nginx; fi
+    if [ -n "${GW_PID:-}" ]; then kill "$GW_PID" 2>/dev/null; fi
     if [ -f "$TMP/run/slurmctld.pid" ]; then
         local ids
         ids="$(squeue -h -o %A 2>/dev/null)"
@@ -358,6 +363,73 @@ say "restart: $(tr '\n' ' ' <<<"$OLD")-> $(./slurm/manage_proxy.sh endpoints | t
 [ -z "$(squeue -h -o %A)" ] || fail "jobs left after the second stop"
 [ -z "$(find "$TMP/registry" -name '*.endpoint')" ] || fail "registrations left after the second stop"
 say "start-array, logs, reload, restart, stop: ok"
+
+# ---- backends that register themselves: slurm/backend.slurm, manage_proxy.sh *-backends -------
+# A gateway on the login side (here: a plain process) whose group "qwen" has one deployment that
+# is down and a fallback; a backend job joins "qwen" while it runs.
+GW_PORT=$((PORT_BASE + 200))
+BACKUP_TEXT="the fallback answered"
+cat >"$TMP/backend-gateway.yaml" <<EOF
+model_list:
+  - model_name: qwen
+    litellm_params: {model: hosted_vllm/Qwen/Qwen3-0.6B, api_base: "http://127.0.0.1:1/v1"}
+    model_info: {id: qwen-down}
+  - model_name: backup
+    litellm_params: {model: openai/gpt-4o, api_key: sk-not-used-here, mock_response: "$BACKUP_TEXT"}
+router_settings:
+  num_retries: 2
+  fallbacks: [{qwen: [backup]}]
+general_settings:
+  master_key: sk-slurm-backend-test-key
+EOF
+"$BIN" --config "$TMP/backend-gateway.yaml" --host 127.0.0.1 --port "$GW_PORT" --workers 2 >"$TMP/logs/backend-gateway.log" 2>&1 &
+GW_PID=$!
+gw_up() { curl -s -o /dev/null -f -m 2 "http://127.0.0.1:$GW_PORT/health/liveliness"; }
+wait_for 20 "the backends' gateway to answer" gw_up
+export SWITCHYARD_GATEWAY="http://127.0.0.1:$GW_PORT"
+export SWITCHYARD_MASTER_KEY=sk-slurm-backend-test-key
+export SWITCHYARD_BACKEND_GROUP=qwen
+export SWITCHYARD_BACKEND_PORT_MIN=$((PORT_BASE + 300))
+export SWITCHYARD_BACKEND_PORT_MAX=$((PORT_BASE + 399))
+export SWITCHYARD_ADVERTISE_HOST=127.0.0.1
+export SWITCHYARD_BACKEND_WAIT=60
+# The job script asks for a GPU node's resources; this test node is small.
+export SWITCHYARD_MEM=1G SWITCHYARD_CPUS=1
+export SWITCHYARD_BACKEND_CMD="python3 $ROOT/tests/slurm/mock_openai_server.py --port {port} --name slurm-backend --log $TMP/backend-requests.log"
+OUT="$(./slurm/manage_proxy.sh start-backends 1)" || fail "manage_proxy.sh start-backends 1 failed: $OUT"
+printf '%s\n' "$OUT"
+grep -q '1 backend(s) registered' <<<"$OUT" || fail "the backend did not register: $OUT"
+grep -q 'server=healthy  routed=yes' <<<"$OUT" || fail "manage_proxy.sh backends: not healthy and routed: $OUT"
+BACKEND_JOB="$(squeue -h -r --name=switchyard-backend -o %i | head -n 1)"
+ask_qwen() { # -> status; the body in $TMP/qwen.json
+    curl -s -m 10 -o "$TMP/qwen.json" -w '%{http_code}' "http://127.0.0.1:$GW_PORT/v1/chat/completions" \
+        -H "Authorization: Bearer $SWITCHYARD_MASTER_KEY" -H 'Content-Type: application/json' \
+        -d '{"model": "qwen", "messages": [{"role": "user", "content": "hi"}]}'
+}
+from_backend=0
+for i in 1 2 3 4 5 6; do
+    code="$(ask_qwen)"
+    [ "$code" = 200 ] || fail "qwen with the backend up, request $i: HTTP $code: $(cat "$TMP/qwen.json")"
+    if grep -q 'from backend slurm-backend' "$TMP/qwen.json"; then from_backend=$((from_backend + 1)); fi
+done
+[ "$from_backend" -eq 6 ] || fail "only $from_backend of 6 requests reached the backend job (a retry goes to it when the down deployment is tried)"
+served="$(wc -l <"$TMP/backend-requests.log")"
+say "backend job $BACKEND_JOB registered as slurm-$BACKEND_JOB; $from_backend/6 requests answered by it"
+OUT="$(./slurm/manage_proxy.sh stop-backends)" || fail "manage_proxy.sh stop-backends failed: $OUT"
+printf '%s\n' "$OUT"
+grep -q "deregistered slurm-$BACKEND_JOB" "$TMP"/logs/switchyard-backend_*.out || fail "the backend job did not log its deregistration"
+if curl -s -H "Authorization: Bearer $SWITCHYARD_MASTER_KEY" "http://127.0.0.1:$GW_PORT/model/info" | grep -q "slurm-$BACKEND_JOB"; then
+    fail "the gateway still lists the cancelled backend"
+fi
+for i in 1 2 3 4; do
+    code="$(ask_qwen)"
+    [ "$code" = 200 ] || fail "qwen after the backend left, request $i: HTTP $code: $(cat "$TMP/qwen.json")"
+    grep -q "$BACKUP_TEXT" "$TMP/qwen.json" || fail "qwen after the backend left did not fall back: $(cat "$TMP/qwen.json")"
+done
+[ "$(wc -l <"$TMP/backend-requests.log")" -eq "$served" ] || fail "a request reached the cancelled backend"
+kill "$GW_PID" 2>/dev/null || true
+wait "$GW_PID" 2>/dev/null || true
+say "backends: start-backends -> registered and served; stop-backends -> deregistered first, qwen falls back, nothing routed to the cancelled job"
 
 OK=1
 say "PASS"
