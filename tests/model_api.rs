@@ -13,7 +13,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::gateway::Gateway;
 use common::mock::{MockUpstream, Reply};
@@ -51,12 +51,8 @@ fn new_body(group: &str, id: &str, up: &MockUpstream) -> Value {
     })
 }
 
-fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+fn wait_for(what: &str, ok: impl FnMut() -> bool) {
+    common::wait_until(what, 10, ok);
 }
 
 fn file_config(up: &MockUpstream, extra: &str) -> String {

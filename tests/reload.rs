@@ -13,8 +13,6 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::gateway::Gateway;
 use common::mock::{MockUpstream, Reply};
 use serde_json::{json, Value};
@@ -66,12 +64,8 @@ fn models(gw: &Gateway) -> Vec<String> {
     common::model_ids(gw, KEY)
 }
 
-fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+fn wait_for(what: &str, ok: impl FnMut() -> bool) {
+    common::wait_until(what, 15, ok);
 }
 
 #[test]

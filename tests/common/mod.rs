@@ -171,3 +171,15 @@ pub fn chat_status(gw: &gateway::Gateway, key: &str, model: &str) -> u16 {
     )
     .status
 }
+
+/// Polls `ok` every 50 ms until it holds; panics naming `what` after `seconds`.
+pub fn wait_until(what: &str, seconds: u64, mut ok: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while !ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

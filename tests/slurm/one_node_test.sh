@@ -94,6 +94,7 @@ cleanup() {
     if [ "$OK" != 1 ]; then dump_logs; fi
     if [ "$NGINX_STARTED" = 1 ]; then kill_pidfile "$TMP/nginx/nginx.pid" nginx; fi
     if [ -n "${GW_PID:-}" ]; then kill "$GW_PID" 2>/dev/null; fi
+    if [ -n "${LOAD_PID:-}" ]; then touch "$TMP/load.stop"; kill "$LOAD_PID" 2>/dev/null; fi
     if [ -f "$TMP/run/slurmctld.pid" ]; then
         local ids
         ids="$(squeue -h -o %A 2>/dev/null)"
@@ -396,6 +397,18 @@ export SWITCHYARD_BACKEND_WAIT=60
 # The job script asks for a GPU node's resources; this test node is small.
 export SWITCHYARD_MEM=1G SWITCHYARD_CPUS=1
 export SWITCHYARD_BACKEND_CMD="python3 $ROOT/tests/slurm/mock_openai_server.py --port {port} --name slurm-backend --log $TMP/backend-requests.log"
+# A steady load on the group while the backend joins and leaves: not one request may fail.
+load_loop() {
+    local code
+    while [ ! -f "$TMP/load.stop" ]; do
+        code="$(curl -s -m 20 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$GW_PORT/v1/chat/completions" \
+            -H "Authorization: Bearer $SWITCHYARD_MASTER_KEY" -H 'Content-Type: application/json' \
+            -d '{"model": "qwen", "messages": [{"role": "user", "content": "load"}]}')" || code=000
+        printf '%s\n' "$code" >>"$TMP/load.codes"
+    done
+}
+load_loop &
+LOAD_PID=$!
 OUT="$(./slurm/manage_proxy.sh start-backends 1)" || fail "manage_proxy.sh start-backends 1 failed: $OUT"
 printf '%s\n' "$OUT"
 grep -q '1 backend(s) registered' <<<"$OUT" || fail "the backend did not register: $OUT"
@@ -413,7 +426,6 @@ for i in 1 2 3 4 5 6; do
     if grep -q 'from backend slurm-backend' "$TMP/qwen.json"; then from_backend=$((from_backend + 1)); fi
 done
 [ "$from_backend" -eq 6 ] || fail "only $from_backend of 6 requests reached the backend job (a retry goes to it when the down deployment is tried)"
-served="$(wc -l <"$TMP/backend-requests.log")"
 say "backend job $BACKEND_JOB registered as slurm-$BACKEND_JOB; $from_backend/6 requests answered by it"
 OUT="$(./slurm/manage_proxy.sh stop-backends)" || fail "manage_proxy.sh stop-backends failed: $OUT"
 printf '%s\n' "$OUT"
@@ -421,12 +433,20 @@ grep -q "deregistered slurm-$BACKEND_JOB" "$TMP"/logs/switchyard-backend_*.out |
 if curl -s -H "Authorization: Bearer $SWITCHYARD_MASTER_KEY" "http://127.0.0.1:$GW_PORT/model/info" | grep -q "slurm-$BACKEND_JOB"; then
     fail "the gateway still lists the cancelled backend"
 fi
+served="$(wc -l <"$TMP/backend-requests.log")"
 for i in 1 2 3 4; do
     code="$(ask_qwen)"
     [ "$code" = 200 ] || fail "qwen after the backend left, request $i: HTTP $code: $(cat "$TMP/qwen.json")"
     grep -q "$BACKUP_TEXT" "$TMP/qwen.json" || fail "qwen after the backend left did not fall back: $(cat "$TMP/qwen.json")"
 done
 [ "$(wc -l <"$TMP/backend-requests.log")" -eq "$served" ] || fail "a request reached the cancelled backend"
+touch "$TMP/load.stop"
+wait "$LOAD_PID" 2>/dev/null || true
+LOAD_TOTAL="$(wc -l <"$TMP/load.codes")"
+LOAD_FAILED="$(grep -vcx 200 "$TMP/load.codes" || true)"
+say "load during the backend's join and leave: $LOAD_TOTAL requests, $LOAD_FAILED not 200"
+[ "$LOAD_FAILED" -eq 0 ] || fail "requests failed while the backend joined or left: $(sort "$TMP/load.codes" | uniq -c | tr '\n' ' ')"
+[ "$LOAD_TOTAL" -gt 10 ] || fail "the load did not run ($LOAD_TOTAL requests)"
 kill "$GW_PID" 2>/dev/null || true
 wait "$GW_PID" 2>/dev/null || true
 say "backends: start-backends -> registered and served; stop-backends -> deregistered first, qwen falls back, nothing routed to the cancelled job"
