@@ -268,7 +268,7 @@ impl RequestTrace {
     }
 
     /// The request ended (a stream: when its last byte went out or it failed).
-    pub fn finish(mut self, e: &Ending<'_>) {
+    pub fn finish(mut self: Box<Self>, e: &Ending<'_>) {
         if let Some(mut span) = self.attempt.take() {
             match e.error {
                 Some(class) => {

@@ -75,8 +75,8 @@ pub struct ClientFacts {
     pub route: String,
     pub ip: Option<std::net::IpAddr>,
     pub user_agent: String,
-    /// The client's W3C `traceparent`, read only when tracing is on.
-    pub traceparent: Option<opentelemetry::trace::SpanContext>,
+    /// The client's W3C `traceparent`, read only when tracing is on (boxed: rare, and large).
+    pub traceparent: Option<Box<opentelemetry::trace::SpanContext>>,
 }
 
 impl ClientFacts {
@@ -93,7 +93,8 @@ impl ClientFacts {
             traceparent: crate::traces::enabled()
                 .then(|| req.headers().get("traceparent")?.to_str().ok())
                 .flatten()
-                .and_then(crate::traces::parse_traceparent),
+                .and_then(crate::traces::parse_traceparent)
+                .map(Box::new),
         }
     }
 }

@@ -75,8 +75,9 @@ pub struct Settlement {
     pub first_token: Option<Duration>,
     /// LiteLLM's name for the failure (`Openai.RateLimitError`).
     pub exception_class: Option<String>,
-    /// The request's spans, when tracing is on.
-    pub trace: Option<RequestTrace>,
+    /// The request's spans, when tracing is on (boxed: a Settlement lives in every request's
+    /// future, and the spans are large).
+    pub trace: Option<Box<RequestTrace>>,
     /// The generation the request was prepared under (its deployments' labels).
     pub gen: Option<std::sync::Arc<crate::generation::Generation>>,
     /// The response cache was asked (a miss unless the outcome is a hit).
@@ -123,9 +124,10 @@ impl Settlement {
             &p.client.route,
             &p.call_id,
             stream,
-            p.client.traceparent.as_ref(),
+            p.client.traceparent.as_deref(),
             p.started,
-        );
+        )
+        .map(Box::new);
         s.metrics = Some((metrics.clone(), p.client.clone()));
         s.gen = Some(p.gen.clone());
         s
@@ -178,7 +180,7 @@ impl Settlement {
         crate::traces::rejected(
             &client.route,
             call_id,
-            client.traceparent.as_ref(),
+            client.traceparent.as_deref(),
             status,
             &reason.to_string(),
         );

@@ -34,14 +34,20 @@ async fn handle(
     match prepared {
         // The body's share of the budget is held until the request is answered: its parsed
         // form lives that long.
-        Ok((p, permit)) => {
-            let keepalive = gen.config.stream_keepalive.filter(|_| p.stream);
-            let answer = async move {
-                let _permit = permit;
-                dispatch::serve(&state, &worker, p).await
-            };
-            keepalive::around(answer, keepalive, StreamErrors::OpenAiChat, &id).await
-        }
+        Ok((p, permit)) => match gen.config.stream_keepalive.filter(|_| p.stream) {
+            None => {
+                let resp = dispatch::serve(&state, &worker, p).await;
+                drop(permit);
+                resp
+            }
+            Some(every) => {
+                let answer = Box::pin(async move {
+                    let _permit = permit;
+                    dispatch::serve(&state, &worker, p).await
+                });
+                keepalive::around(answer, every, StreamErrors::OpenAiChat, &id).await
+            }
+        },
         Err(e) => {
             crate::dispatch::settle::Settlement::rejected(&worker.metrics, &req, &id, &e);
             e.response(&id)

@@ -7,6 +7,7 @@
 //! never an empty success.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -57,9 +58,9 @@ impl StreamErrors {
     }
 }
 
-enum Phase<F> {
+enum Phase {
     /// The answer has not begun: comments on every tick.
-    Waiting(std::pin::Pin<Box<F>>, tokio::time::Interval),
+    Waiting(Answer, tokio::time::Interval),
     /// The answer's own stream, passed through.
     Relaying(BoxBody),
     Done,
@@ -71,21 +72,18 @@ async fn next_chunk(body: &mut BoxBody) -> Option<Bytes> {
     next.await.and_then(Result::ok)
 }
 
+/// A streamed request's answer on its way (boxed: the request's future stays small, and only a
+/// streamed request with keep-alive on pays for the box).
+pub type Answer = Pin<Box<dyn Future<Output = HttpResponse>>>;
+
 /// The answer `answer` will give, or, when it has not begun after `every`, a stream that sends
-/// comments until it does. `every: None` (keep-alive off) just awaits the answer.
-pub async fn around<F>(
-    answer: F,
-    every: Option<Duration>,
+/// comments until it does.
+pub async fn around(
+    mut answer: Answer,
+    every: Duration,
     errors: StreamErrors,
     call_id: &str,
-) -> HttpResponse
-where
-    F: Future<Output = HttpResponse> + 'static,
-{
-    let Some(every) = every else {
-        return answer.await;
-    };
-    let mut answer = Box::pin(answer);
+) -> HttpResponse {
     if let Ok(resp) = tokio::time::timeout(every, &mut answer).await {
         return resp;
     }

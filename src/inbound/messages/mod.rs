@@ -57,14 +57,22 @@ pub async fn messages(
     .await;
     match prepared {
         Ok((p, permit)) => {
-            let keepalive = gen.config.stream_keepalive.filter(|_| p.stream);
-            let answer = async move {
-                let _permit = permit;
-                let model = p.requested_model.clone();
-                let resp = dispatch::serve(&state, &worker, p).await;
-                render(resp, &model).await
-            };
-            keepalive::around(answer, keepalive, StreamErrors::Anthropic, &id).await
+            let model = p.requested_model.clone();
+            match gen.config.stream_keepalive.filter(|_| p.stream) {
+                None => {
+                    let resp = dispatch::serve(&state, &worker, p).await;
+                    drop(permit);
+                    render(resp, &model).await
+                }
+                Some(every) => {
+                    let answer = Box::pin(async move {
+                        let _permit = permit;
+                        let resp = dispatch::serve(&state, &worker, p).await;
+                        render(resp, &model).await
+                    });
+                    keepalive::around(answer, every, StreamErrors::Anthropic, &id).await
+                }
+            }
         }
         Err(e) => {
             Settlement::rejected(&worker.metrics, &req, &id, &e);

@@ -115,13 +115,21 @@ pub async fn create(
     .await;
     match prepared {
         Ok((p, output, history, permit)) => {
-            let keepalive = gen.config.stream_keepalive.filter(|_| p.stream);
-            let answer = async move {
-                let _permit = permit;
-                let resp = crate::dispatch::serve(&state, &worker, p).await;
-                render(resp, output, history, worker.responses.clone()).await
-            };
-            keepalive::around(answer, keepalive, StreamErrors::Responses, &id).await
+            match gen.config.stream_keepalive.filter(|_| p.stream) {
+                None => {
+                    let resp = crate::dispatch::serve(&state, &worker, p).await;
+                    drop(permit);
+                    render(resp, output, history, worker.responses.clone()).await
+                }
+                Some(every) => {
+                    let answer = Box::pin(async move {
+                        let _permit = permit;
+                        let resp = crate::dispatch::serve(&state, &worker, p).await;
+                        render(resp, output, history, worker.responses.clone()).await
+                    });
+                    keepalive::around(answer, every, StreamErrors::Responses, &id).await
+                }
+            }
         }
         Err(e) => {
             Settlement::rejected(&worker.metrics, &req, &id, &e);
