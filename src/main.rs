@@ -10,6 +10,7 @@ mod http;
 mod inbound;
 mod json;
 mod listener;
+mod log_line;
 mod log_writer;
 mod metrics;
 mod openai;

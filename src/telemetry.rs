@@ -38,6 +38,7 @@ pub fn init(json: bool, verbose: bool) {
             .with(
                 tracing_subscriber::fmt::layer()
                     .with_ansi(false)
+                    .event_format(crate::log_line::LineFormat)
                     .with_writer(BufferedStdout),
             )
             .init();
