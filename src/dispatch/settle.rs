@@ -7,6 +7,7 @@
 
 use std::time::{Duration, Instant};
 
+use actix_web::http::header::HeaderName;
 use actix_web::HttpResponseBuilder;
 use switchyard_actors::clock::{now_ms, saturating_micros};
 use switchyard_actors::gate::Admission;
@@ -343,28 +344,39 @@ pub struct AnswerHeaders<'a> {
     pub fallbacks: u32,
 }
 
+// Header names as constants: a `&str` name is parsed and validated on every insert (a few
+// hundred instructions each, eight of them on every answer).
+const CALL_ID: HeaderName = HeaderName::from_static("x-litellm-call-id");
+const MODEL_GROUP: HeaderName = HeaderName::from_static("x-litellm-model-group");
+const MODEL_ID: HeaderName = HeaderName::from_static("x-litellm-model-id");
+const MODEL_API_BASE: HeaderName = HeaderName::from_static("x-litellm-model-api-base");
+const RETRIES: HeaderName = HeaderName::from_static("x-litellm-attempted-retries");
+const FALLBACKS: HeaderName = HeaderName::from_static("x-litellm-attempted-fallbacks");
+const RESPONSE_DURATION: HeaderName = HeaderName::from_static("x-litellm-response-duration-ms");
+const OVERHEAD_DURATION: HeaderName = HeaderName::from_static("x-litellm-overhead-duration-ms");
+
 /// The `x-litellm-*` headers LiteLLM's clients read, on every answer.
 pub fn answer_headers(b: &mut HttpResponseBuilder, h: &AnswerHeaders<'_>) {
-    b.insert_header(("x-litellm-call-id", h.call_id))
-        .insert_header(("x-litellm-model-group", h.model_group));
+    b.insert_header((CALL_ID, h.call_id))
+        .insert_header((MODEL_GROUP, h.model_group));
     if let Some((id, api_base)) = h.deployment {
-        b.insert_header(("x-litellm-model-id", id))
-            .insert_header(("x-litellm-model-api-base", api_base));
+        b.insert_header((MODEL_ID, id))
+            .insert_header((MODEL_API_BASE, api_base));
     }
-    b.insert_header(("x-litellm-attempted-retries", h.retries.to_string()))
-        .insert_header(("x-litellm-attempted-fallbacks", h.fallbacks.to_string()));
+    b.insert_header((RETRIES, h.retries.to_string()))
+        .insert_header((FALLBACKS, h.fallbacks.to_string()));
 }
 
 /// Total time and the gateway's own share of it, as LiteLLM reports them.
 pub fn duration_headers(b: &mut HttpResponseBuilder, started: Instant, upstream: Option<Duration>) {
     let total = started.elapsed();
     b.insert_header((
-        "x-litellm-response-duration-ms",
+        RESPONSE_DURATION,
         format!("{:.3}", total.as_secs_f64() * 1000.0),
     ));
     if let Some(upstream) = upstream {
         b.insert_header((
-            "x-litellm-overhead-duration-ms",
+            OVERHEAD_DURATION,
             format!(
                 "{:.3}",
                 total.saturating_sub(upstream).as_secs_f64() * 1000.0
