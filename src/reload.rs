@@ -25,10 +25,11 @@ pub enum Refused {
 /// Settings a reload cannot change in a running process: said in the answer and the log.
 fn needs_restart(old: &GatewayConfig, new: &GatewayConfig) -> Vec<&'static str> {
     let mut out = Vec::new();
-    if format!("{:?}", old.cache) != format!("{:?}", new.cache) {
+    // Compared by value: their Debug form masks the Redis password.
+    if old.cache != new.cache {
         out.push("litellm_settings.cache / cache_params (the response cache keeps its settings until a restart)");
     }
-    if format!("{:?}", old.shared_state) != format!("{:?}", new.shared_state) {
+    if old.shared_state != new.shared_state {
         out.push(
             "router_settings.redis_* (the shared router state keeps its Redis until a restart)",
         );
@@ -186,5 +187,28 @@ pub async fn watch(state: web::Data<AppState>) {
             last = now;
             let _ = reload(&state, "--watch").await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn with_redis_password(password: &str) -> GatewayConfig {
+        let tree = json!({
+            "model_list": [{"model_name": "m", "litellm_params": {"model": "openai/gpt-4o", "api_key": "sk-test-0123456789"}}],
+            "router_settings": {"redis_host": "127.0.0.1", "redis_port": 6379, "redis_password": password},
+        });
+        GatewayConfig::from_tree(tree, "test").unwrap()
+    }
+
+    #[test]
+    fn a_changed_redis_password_needs_a_restart() {
+        let old = with_redis_password("first-secret-password");
+        assert!(needs_restart(&old, &with_redis_password("first-secret-password")).is_empty());
+        let changed = needs_restart(&old, &with_redis_password("other-secret-password"));
+        assert_eq!(changed.len(), 1, "{changed:?}");
+        assert!(changed[0].starts_with("router_settings.redis_*"));
     }
 }

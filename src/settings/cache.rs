@@ -67,7 +67,7 @@ const CACHE_PARAMS_NOT_USED: &[&str] = &[
 
 /// A Redis server to talk to. The URL carries the password, so it is a secret; `display` is
 /// what logs and reports may show.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RedisTarget {
     pub url: Secret,
     pub display: String,
@@ -131,7 +131,7 @@ fn percent_encode(s: &str) -> String {
     out
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum CacheBackend {
     Local {
         max_items: usize,
@@ -140,7 +140,7 @@ pub enum CacheBackend {
     Redis(RedisTarget),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CacheSettings {
     pub backend: CacheBackend,
     /// Seconds an entry lives (LiteLLM's defaults: Redis 60 s, local 600 s).

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::cache::{CacheBackend, CacheSettings, RedisTarget};
 use super::value::{Field, Result};
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SharedStateSettings {
     pub target: RedisTarget,
     /// Which setting named the Redis, for start-up logs and `check-config`.
