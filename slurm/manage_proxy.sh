@@ -299,20 +299,7 @@ cmd_stop_backends() {
     say "cancelling backend job(s) $ids (each leaves the gateway before its server stops)"
     # shellcheck disable=SC2086  # one argument per job id
     scancel $ids
-    local deadline=$((SECONDS + STOP_TIMEOUT)) left regs id
-    while :; do
-        left="$(squeue -h -r -u "$ME" --name="$BACKEND_NAME" -o %i 2>/dev/null || true)"
-        regs=0
-        for id in $ids; do
-            if [ -f "$BACKEND_DIR/$id.backend" ]; then regs=$((regs + 1)); fi
-        done
-        if [ -z "$left" ] && [ "$regs" -eq 0 ]; then break; fi
-        if [ "$SECONDS" -ge "$deadline" ]; then
-            warn "after ${STOP_TIMEOUT}s: still in the queue: ${left:-none}; registrations left: $regs"
-            return 1
-        fi
-        sleep 1
-    done
+    wait_gone "$ids" "$BACKEND_DIR" backend || return 1
     say "backend jobs ended and deregistered"
 }
 
@@ -505,6 +492,25 @@ remove_stale() {
     return 0
 }
 
+# wait_gone IDS DIR EXT: until the cancelled jobs IDS have left the queue and removed their
+# registrations DIR/<id>.EXT; false (and a warning) after STOP_TIMEOUT seconds.
+wait_gone() {
+    local ids="$1" dir="$2" ext="$3" deadline=$((SECONDS + STOP_TIMEOUT)) left regs id
+    while :; do
+        left="$(squeue -h -r -u "$ME" -o %i 2>/dev/null | grep -Fx -f <(tr ' ' '\n' <<<"$ids" | sed '/^$/d') || true)"
+        regs=0
+        for id in $ids; do
+            if [ -f "$dir/$id.$ext" ]; then regs=$((regs + 1)); fi
+        done
+        if [ -z "$left" ] && [ "$regs" -eq 0 ]; then return 0; fi
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            warn "after ${STOP_TIMEOUT}s: still in the queue: ${left:-none}; registrations left: $regs"
+            return 1
+        fi
+        sleep 1
+    done
+}
+
 cmd_stop() {
     need squeue "squeue lists the jobs"
     local jobs ids
@@ -516,20 +522,7 @@ cmd_stop() {
         say "cancelling job(s) $ids"
         # shellcheck disable=SC2086  # one argument per job id
         scancel $ids
-        local deadline=$((SECONDS + STOP_TIMEOUT)) left regs id
-        while :; do
-            left="$(squeue -h -r -u "$ME" -o %i 2>/dev/null | grep -Fx -f <(tr ' ' '\n' <<<"$ids" | sed '/^$/d') || true)"
-            regs=0
-            for id in $ids; do
-                if [ -f "$REGISTRY/$id.endpoint" ]; then regs=$((regs + 1)); fi
-            done
-            if [ -z "$left" ] && [ "$regs" -eq 0 ]; then break; fi
-            if [ "$SECONDS" -ge "$deadline" ]; then
-                warn "after ${STOP_TIMEOUT}s: still in the queue: ${left:-none}; registrations left: $regs"
-                break
-            fi
-            sleep 1
-        done
+        wait_gone "$ids" "$REGISTRY" endpoint || true
         say "jobs ended"
     fi
     ALIVE_LOADED=0

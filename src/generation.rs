@@ -6,7 +6,6 @@
 //! latency statistics carry over; one that left is dropped once its last request ends.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use actix::{Actor, Addr, Arbiter, ArbiterHandle};
@@ -87,8 +86,6 @@ struct Kept {
 /// The generation in service, and what the next one may keep.
 pub struct Generations {
     current: RwLock<Arc<Generation>>,
-    /// The current generation's number, read on every request (a shared read, no lock).
-    number: AtomicU64,
     /// The deployments of the generation in service, by id (taken only by a reload).
     kept: Mutex<HashMap<String, Kept>>,
     arbiter: ArbiterHandle,
@@ -141,7 +138,6 @@ impl Generations {
         ));
         Self {
             current: RwLock::new(first),
-            number: AtomicU64::new(1),
             kept: Mutex::new(kept),
             arbiter,
             shared,
@@ -156,15 +152,11 @@ impl Generations {
             .clone()
     }
 
-    /// The number of the generation in service (changes only at a reload).
-    pub fn number(&self) -> u64 {
-        self.number.load(Ordering::Acquire)
-    }
-
     /// Puts a validated config in service; requests already prepared keep theirs.
     pub fn install(&self, cfg: GatewayConfig) -> Arc<Generation> {
         let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
-        let number = self.number() + 1;
+        // `kept` is held: no other install runs, so the number is the next one.
+        let number = self.current().number + 1;
         let next = Arc::new(build(
             cfg,
             number,
@@ -174,7 +166,6 @@ impl Generations {
             &self.metrics,
         ));
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = next.clone();
-        self.number.store(number, Ordering::Release);
         next
     }
 }

@@ -97,17 +97,35 @@ pub async fn reload(
     }
 }
 
-/// Every problem of a config as `{"path", "reason"}`, paths without `strip` (the prefix of the
-/// entry a body became).
-pub fn problems(e: &ConfigError, strip: Option<&str>) -> Vec<Value> {
-    e.all()
+/// A config that was not put in service: 400, the message, and every problem as
+/// `{"path", "reason"}` with paths without `strip` (the prefix of the entry a body became).
+pub fn refused(
+    call_id: &str,
+    message: &str,
+    param: Option<&str>,
+    e: &ConfigError,
+    strip: Option<&str>,
+) -> HttpResponse {
+    let problems: Vec<Value> = e
+        .all()
         .map(|p| {
             let path = strip
                 .and_then(|pre| p.path.strip_prefix(pre))
                 .unwrap_or(&p.path);
             json!({"path": path, "reason": p.reason})
         })
-        .collect()
+        .collect();
+    HttpResponse::BadRequest()
+        .insert_header(("x-litellm-call-id", call_id))
+        .json(json!({
+            "error": {
+                "message": crate::secret::redact(&format!("{message}: {e}")),
+                "type": "invalid_request_error",
+                "param": param,
+                "code": "400",
+            },
+            "problems": problems,
+        }))
 }
 
 /// `POST /config/reload`: 200 with the new generation, or 400 with every problem.
@@ -131,20 +149,13 @@ pub async fn reload_endpoint(req: HttpRequest, state: web::Data<AppState>) -> Ht
             "config",
         )
         .response(&id),
-        Err(Refused::Invalid(e)) => {
-            let problems = problems(&e, None);
-            HttpResponse::BadRequest()
-                .insert_header(("x-litellm-call-id", id))
-                .json(json!({
-                    "error": {
-                        "message": crate::secret::redact(&format!("config invalid, not loaded (the running config keeps serving): {e}")),
-                        "type": "invalid_request_error",
-                        "param": "config",
-                        "code": "400",
-                    },
-                    "problems": problems,
-                }))
-        }
+        Err(Refused::Invalid(e)) => refused(
+            &id,
+            "config invalid, not loaded (the running config keeps serving)",
+            Some("config"),
+            &e,
+            None,
+        ),
     }
 }
 

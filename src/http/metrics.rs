@@ -9,6 +9,7 @@ use super::request::{authorize, call_id};
 use crate::generation::Generation;
 use crate::metrics::exposition::{header, labels, sample};
 use crate::metrics::{millis_as_seconds, u64_f};
+use crate::settings::cache::CacheBackend;
 use crate::state::AppState;
 
 fn gates(state: &AppState, gen: &Generation, out: &mut String) {
@@ -128,7 +129,7 @@ fn backends(state: &AppState, out: &mut String) {
         let up = if shared.health.degraded() { 0.0 } else { 1.0 };
         sample(out, "switchyard_shared_state_healthy", "", None, up);
     }
-    let redis_cache = cache.is_some_and(|c| c.local_size().is_none());
+    let redis_cache = cache.is_some_and(|c| matches!(c.settings.backend, CacheBackend::Redis(_)));
     if redis_cache || state.shared_state.is_some() {
         crate::metrics::redis_ops::render(out);
     }

@@ -12,7 +12,6 @@ use super::body::read_body;
 use super::request::{authorize, call_id, parse_object};
 use crate::config_sources::ApiDeployment;
 use crate::error::GatewayError;
-use crate::settings::ConfigError;
 use crate::state::AppState;
 
 /// Keys never echoed back (they hold credentials).
@@ -41,34 +40,12 @@ fn shown(entry: &Value) -> Value {
     })
 }
 
-fn invalid(message: impl Into<String>, param: &str) -> GatewayError {
-    GatewayError::invalid(message, param)
-}
-
-/// The problems of a composed config, with the API entry's own paths (`litellm_params.rpm`
-/// rather than `model_list[7].litellm_params.rpm`).
-fn refused(e: &ConfigError, entry_index: Option<usize>, id: &str) -> HttpResponse {
-    let prefix = entry_index.map(|i| format!("model_list[{i}]."));
-    let problems = crate::reload::problems(e, prefix.as_deref());
-    HttpResponse::BadRequest()
-        .insert_header(("x-litellm-call-id", id))
-        .json(json!({
-            "error": {
-                "message": crate::secret::redact(&format!("the deployment is not valid: {e}")),
-                "type": "invalid_request_error",
-                "param": null,
-                "code": "400",
-            },
-            "problems": problems,
-        }))
-}
-
 /// `model_name`, `litellm_params` and `model_info` of a body, checked.
 fn entry_of(body: &Map<String, Value>, id: &str) -> Result<Value, GatewayError> {
     let name = match body.get("model_name") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
         _ => {
-            return Err(invalid(
+            return Err(GatewayError::invalid(
                 "model_name: a non-empty string is required",
                 "model_name",
             ))
@@ -77,7 +54,7 @@ fn entry_of(body: &Map<String, Value>, id: &str) -> Result<Value, GatewayError> 
     let params = match body.get("litellm_params") {
         Some(Value::Object(m)) if m.get("model").and_then(Value::as_str).is_some() => m.clone(),
         _ => {
-            return Err(invalid(
+            return Err(GatewayError::invalid(
                 "litellm_params: an object with `model` (e.g. \"hosted_vllm/Qwen/Qwen3-0.6B\") is required",
                 "litellm_params",
             ))
@@ -86,7 +63,12 @@ fn entry_of(body: &Map<String, Value>, id: &str) -> Result<Value, GatewayError> 
     let mut info = match body.get("model_info") {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(m)) => m.clone(),
-        Some(_) => return Err(invalid("model_info: expected an object", "model_info")),
+        Some(_) => {
+            return Err(GatewayError::invalid(
+                "model_info: expected an object",
+                "model_info",
+            ))
+        }
     };
     info.insert("id".into(), json!(id));
     Ok(json!({"model_name": name, "litellm_params": params, "model_info": info}))
@@ -102,7 +84,7 @@ fn requested_id(body: &Map<String, Value>) -> Result<Option<String>, GatewayErro
         Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 256 => {
             Ok(Some(s.trim().to_string()))
         }
-        Some(_) => Err(invalid(
+        Some(_) => Err(GatewayError::invalid(
             "model_info.id: expected a non-empty string of at most 256 characters",
             "model_info.id",
         )),
@@ -136,7 +118,17 @@ async fn change(
         .map(|i| i + state.sources.file_deployments());
     let cfg = match state.sources.compose(&api) {
         Ok(cfg) => cfg,
-        Err(e) => return Err(refused(&e, index, call)),
+        Err(e) => {
+            // The entry's own paths: `litellm_params.rpm`, not `model_list[7].litellm_params.rpm`.
+            let prefix = index.map(|i| format!("model_list[{i}]."));
+            return Err(crate::reload::refused(
+                call,
+                "the deployment is not valid",
+                None,
+                &e,
+                prefix.as_deref(),
+            ));
+        }
     };
     if let Some(shared) = &state.shared_state {
         let saved = match stored {
@@ -196,7 +188,7 @@ pub async fn new_model(
         .iter()
         .any(|d| d.id == id)
     {
-        return invalid(
+        return GatewayError::invalid(
             format!("a deployment with id `{id}` exists already: use /model/update"),
             "model_info.id",
         )
@@ -224,7 +216,7 @@ fn answered(state: &AppState, id: &str, entry: &Value, generation: u64) -> HttpR
 }
 
 fn from_the_file(id: &str) -> GatewayError {
-    invalid(
+    GatewayError::invalid(
         format!("deployment `{id}` is defined in the config file: edit the file and reload (POST /config/reload)"),
         "model_info.id",
     )
@@ -286,7 +278,7 @@ async fn targeted(
     let body = body_of(req, payload, state).await?;
     match requested_id(&body)? {
         Some(id) => Ok((body, id)),
-        None => Err(invalid(
+        None => Err(GatewayError::invalid(
             format!("{param}: the id of the deployment is required"),
             param,
         )),
@@ -361,22 +353,23 @@ pub async fn load_shared(state: &AppState) {
     }
 }
 
-/// Keeps this instance's API deployments equal to the shared state's: at start, and whenever
-/// the sync sees their version change (another instance added, changed or deleted one).
+/// Keeps this instance's API deployments equal to the shared state's whenever the sync sees
+/// their version change (another instance added, changed or deleted one; or Redis, down at
+/// start, answers now). `load_shared` took them at start.
 pub async fn follow_shared(state: web::Data<AppState>) {
     let Some(shared) = state.shared_state.clone() else {
         return;
     };
     let mut version = shared.deployments_version.clone();
-    loop {
-        match shared.deployments().await {
-            Ok(records) => adopt(&state, records).await,
-            Err(e) => {
-                tracing::warn!(error = %e, "deployments added over the API could not be read from the shared state; retrying");
+    while version.changed().await.is_ok() {
+        loop {
+            match shared.deployments().await {
+                Ok(records) => break adopt(&state, records).await,
+                Err(e) => {
+                    tracing::warn!(error = %e, "deployments added over the API could not be read from the shared state; retrying in 1 s");
+                    actix_web::rt::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
             }
-        }
-        if version.changed().await.is_err() {
-            return;
         }
     }
 }
