@@ -1,4 +1,6 @@
-"""Time to first streamed chunk and to the last, direct vs through Switchyard (median of 10)."""
+"""Time to the first streamed chunk and to the last: direct, through the nginx hop and through
+Switchyard (medians of SAMPLES requests each, interleaved). Prints KEY=VALUE lines for run.sh.
+Usage: first_chunk.py DIRECT_URL HOP_URL SWITCHYARD_URL [SAMPLES]"""
 import http.client
 import json
 import statistics
@@ -7,13 +9,16 @@ import time
 from urllib.parse import urlparse
 
 
-def measure(url, model):
+def measure(url):
     u = urlparse(url)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
-    body = json.dumps({"model": model, "stream": True, "messages": [{"role": "user", "content": "hi"}]})
+    body = json.dumps({"model": "gpt-4o-stream", "stream": True,
+                       "messages": [{"role": "user", "content": "hi"}]})
     start = time.perf_counter()
     conn.request("POST", u.path, body, {"content-type": "application/json"})
     resp = conn.getresponse()
+    if resp.status != 200:
+        sys.exit(f"first_chunk.py: {url} answered {resp.status}")
     first = None
     while True:
         line = resp.readline()
@@ -27,15 +32,18 @@ def measure(url, model):
 
 
 def main():
-    direct, gateway = sys.argv[1], sys.argv[2]
-    rows = []
-    for name, url, model in (("direct", direct, "m"), ("switchyard", gateway, "gpt-4o-stream")):
-        samples = [measure(url, model) for _ in range(10)]
-        rows.append((name, statistics.median(s[0] for s in samples) * 1000, statistics.median(s[1] for s in samples) * 1000))
-    (_, d_first, d_total), (_, s_first, s_total) = rows
-    print(f"Streaming (5 chunks, 100 ms apart): first chunk direct {d_first:.1f} ms, through Switchyard "
-          f"{s_first:.1f} ms (+{s_first - d_first:.1f} ms); last chunk direct {d_total:.1f} ms, "
-          f"through Switchyard {s_total:.1f} ms: chunks are relayed as they arrive, not buffered.")
+    names = ("direct", "nginx", "switchyard")
+    urls = sys.argv[1:4]
+    samples = int(sys.argv[4]) if len(sys.argv) > 4 else 30
+    runs = {n: [] for n in names}
+    for _ in range(samples):
+        for name, url in zip(names, urls):
+            runs[name].append(measure(url))
+    for name in names:
+        first = statistics.median(s[0] for s in runs[name]) * 1000
+        last = statistics.median(s[1] for s in runs[name]) * 1000
+        print(f"stream.{name}.first_ms={first:.3f}")
+        print(f"stream.{name}.last_ms={last:.3f}")
 
 
 if __name__ == "__main__":

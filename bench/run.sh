@@ -1,33 +1,61 @@
 #!/usr/bin/env bash
-# Switchyard benchmark, one command: bench/run.sh
+# Switchyard benchmark, one command: bench/run.sh (issue 14's targets, PASS or MISS each).
 # Measures, in one run on this machine: direct to a zero-latency upstream (nginx answering a
 # fixed chat.completion), through an nginx proxy_pass hop (the floor for any proxy hop), and
-# through Switchyard (OpenAI passthrough, /v1/messages bridged to it; Anthropic, Ollama and
-# Bedrock translations, the last SigV4-signed; Redis and local cache hits);
-# RPS and p50/p99 at concurrency 1, 16, 64 (wrk), added latency over direct,
-# Switchyard's peak RSS, and time to first streamed chunk (direct vs through Switchyard).
+# through Switchyard (OpenAI passthrough, /v1/messages bridged to it; Anthropic, Gemini, Ollama
+# and Bedrock translations, the last SigV4-signed; Redis and local cache hits);
+# RPS and p50/p99 at concurrency 1, 16, 64 (wrk), Switchyard's idle and peak RSS, time to the
+# first streamed chunk (direct, hop, Switchyard); then bench/streams.sh (10,000 slow streams)
+# and bench/groups.sh (a group of 1,000 deployments, a config of 10,000 groups).
+# bench/summary.py writes bench/results.md: the machine, every figure, each target's ratio.
 # Env: DURATION (seconds per cell, default 10), CONCURRENCY (default "1 16 64"),
+# SCENARIOS (default "http streams groups"), STREAMS / STREAM_SECONDS (bench/streams.sh),
 # BASELINE (another switchyard binary, e.g. an older build: measured in the same run on the
 # same config, with "after vs before" ratios for the passthrough and the translation).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${DURATION:-10}"
 CONCURRENCY="${CONCURRENCY:-1 16 64}"
+SCENARIOS="${SCENARIOS:-http streams groups}"
+export DURATION CONCURRENCY
 for tool in nginx wrk python3 curl redis-server redis-cli; do
     command -v "$tool" >/dev/null || { echo "bench: $tool is required (apt-get install nginx wrk curl redis-server)" >&2; exit 1; }
 done
 NGINX="$(command -v nginx)"
 
-cargo build --release --quiet
+cargo build --release --quiet --bin switchyard -p switchyard -p streamload
 BIN="$PWD/target/release/switchyard"
+FIGURES="$(mktemp)"
+{
+    echo "machine.cores=$(nproc)"
+    echo "machine.cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+    echo "machine.kernel=$(uname -r)"
+    echo "machine.nginx=$(nginx -v 2>&1 | sed 's/.*nginx\///')"
+    echo "machine.date=$(date -u +%Y-%m-%d)"
+    echo "run.duration=$DURATION"
+    echo "run.concurrency=$CONCURRENCY"
+} > "$FIGURES"
+if [[ " $SCENARIOS " != *" http "* ]]; then
+    for scenario in streams groups; do
+        if [[ " $SCENARIOS " == *" $scenario "* ]]; then bash "bench/$scenario.sh" >> "$FIGURES"; fi
+    done
+    python3 bench/summary.py "$FIGURES" | tee bench/results.md
+    rm -f "$FIGURES"
+    exit 0
+fi
 WORK="$(mktemp -d)"
 PIDS=()
-cleanup() {
+stop_processes() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     for conf in "$WORK"/nginx-*.conf; do
         if [ -f "$conf" ]; then "$NGINX" -c "$conf" -p "$WORK" -s stop 2>/dev/null || true; fi
     done
+    PIDS=()
+}
+cleanup() {
+    stop_processes
     rm -rf "$WORK"
+    rm -f "$FIGURES"
 }
 trap cleanup EXIT
 
@@ -42,7 +70,7 @@ wait_port() {
 UP_PORT=$(free_port); HOP_PORT=$(free_port); SY_PORT=$(free_port); STREAM_PORT=$(free_port)
 BASE_PORT=$(free_port)
 REDIS_PORT=$(free_port); SY_REDIS_PORT=$(free_port); SY_LOCAL_PORT=$(free_port)
-SY_METRICS_PORT=$(free_port)
+SY_METRICS_PORT=$(free_port); HOP_STREAM_PORT=$(free_port)
 BODY='{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I help you today?"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":9,"total_tokens":18}}'
 
 nginx_conf() { # name, server block
@@ -66,6 +94,7 @@ CONF
 }
 # The same answer in Anthropic's Messages format, for the translation row.
 # The same answer as Ollama's /api/chat and Bedrock's Converse answer it.
+GEMINI_BODY='{"candidates":[{"content":{"parts":[{"text":"Hello! How can I help you today?"}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":9,"totalTokenCount":18},"modelVersion":"gemini-1.5-pro"}'
 OLLAMA_BODY='{"model":"llama3.1","created_at":"2026-12-02T08:00:00Z","message":{"role":"assistant","content":"Hello! How can I help you today?"},"done":true,"done_reason":"stop","total_duration":1000,"prompt_eval_count":9,"eval_count":9}'
 BEDROCK_BODY='{"output":{"message":{"role":"assistant","content":[{"text":"Hello! How can I help you today?"}]}},"stopReason":"end_turn","usage":{"inputTokens":9,"outputTokens":9,"totalTokens":18},"metrics":{"latencyMs":1}}'
 ANTHROPIC_BODY='{"id":"msg_bench","type":"message","role":"assistant","model":"claude-3-5-sonnet-20241022","content":[{"type":"text","text":"Hello! How can I help you today?"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":9,"output_tokens":9}}'
@@ -73,9 +102,11 @@ nginx_conf upstream "server { listen 127.0.0.1:$UP_PORT;
         location / { default_type application/json; return 200 '$BODY'; }
         location = /v1/messages { default_type application/json; return 200 '$ANTHROPIC_BODY'; }
         location = /api/chat { default_type application/json; return 200 '$OLLAMA_BODY'; }
+        location ~ ^/v1beta/models/.+:generateContent\$ { default_type application/json; return 200 '$GEMINI_BODY'; }
         location ~ ^/model/.+/converse\$ { default_type application/json; return 200 '$BEDROCK_BODY'; } }"
 nginx_conf hop "upstream up { server 127.0.0.1:$UP_PORT; keepalive 256; }
-    server { listen 127.0.0.1:$HOP_PORT; location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_buffering off; } }"
+    server { listen 127.0.0.1:$HOP_PORT; location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_buffering off; } }
+    server { listen 127.0.0.1:$HOP_STREAM_PORT; location / { proxy_pass http://127.0.0.1:$STREAM_PORT; proxy_http_version 1.1; proxy_buffering off; } }"
 
 cat > "$WORK/config.yaml" <<CONF
 model_list:
@@ -98,6 +129,11 @@ CONF
 # An older build (BASELINE) may not know the newer providers: it gets the part it knows.
 cp "$WORK/config.yaml" "$WORK/config-baseline.yaml"
 cat >> "$WORK/config.yaml" <<CONF
+  - model_name: gemini
+    litellm_params:
+      model: gemini/gemini-1.5-pro
+      api_base: http://127.0.0.1:$UP_PORT/v1beta
+      api_key: bench-not-a-real-key
   - model_name: llama
     litellm_params:
       model: ollama_chat/llama3.1
@@ -141,9 +177,11 @@ cat "$WORK/config.yaml" > "$WORK/config-metrics.yaml"
 printf 'switchyard_settings:\n  metrics: false\n' >> "$WORK/config-metrics.yaml"
 "$BIN" --config "$WORK/config-metrics.yaml" --host 127.0.0.1 --port "$SY_METRICS_PORT" --workers 2 > "$WORK/switchyard-metrics.log" 2>&1 &
 PIDS+=("$!")
-python3 bench/stream_upstream.py "$STREAM_PORT" > "$WORK/stream.log" 2>&1 &
+target/release/streamload upstream "$STREAM_PORT" 5 100 > "$WORK/stream.log" 2>&1 &
 PIDS+=("$!")
-wait_port "$UP_PORT"; wait_port "$HOP_PORT"; wait_port "$SY_PORT"; wait_port "$STREAM_PORT"
+wait_port "$UP_PORT"; wait_port "$HOP_PORT"; wait_port "$SY_PORT"
+sleep 1
+IDLE_KB=$(awk '/VmRSS/ {print $2}' "/proc/$SY_PID/status")
 wait_port "$SY_REDIS_PORT"; wait_port "$SY_LOCAL_PORT"; wait_port "$SY_METRICS_PORT"
 redis-cli -p "$REDIS_PORT" ping >/dev/null
 
@@ -155,6 +193,7 @@ wrk.body = '{"model":"gpt-4o","messages":[{"role":"user","content":"Hello!"}]}'
 LUA
 sed 's/"model":"gpt-4o"/"model":"claude"/' "$WORK/post.lua" > "$WORK/post-anthropic.lua"
 sed 's/"model":"gpt-4o"/"model":"llama"/' "$WORK/post.lua" > "$WORK/post-ollama.lua"
+sed 's/"model":"gpt-4o"/"model":"gemini"/' "$WORK/post.lua" > "$WORK/post-gemini.lua"
 sed 's/"model":"gpt-4o"/"model":"claude-bedrock"/' "$WORK/post.lua" > "$WORK/post-bedrock.lua"
 # Anthropic's Messages API in (what Claude Code sends), bridged to the OpenAI-compatible upstream.
 cat > "$WORK/post-messages.lua" <<'LUA'
@@ -173,6 +212,7 @@ script_for() {
     case "$1" in
         *anthropic) echo "$WORK/post-anthropic.lua" ;;
         *ollama) echo "$WORK/post-ollama.lua" ;;
+        gemini) echo "$WORK/post-gemini.lua" ;;
         *bedrock) echo "$WORK/post-bedrock.lua" ;;
         messages) echo "$WORK/post-messages.lua" ;;
         *) echo "$WORK/post.lua" ;;
@@ -193,13 +233,14 @@ declare -A URL=(
     [switchyard]="http://127.0.0.1:$SY_PORT/v1/chat/completions"
     [anthropic]="http://127.0.0.1:$SY_PORT/v1/chat/completions"
     [ollama]="http://127.0.0.1:$SY_PORT/v1/chat/completions"
+    [gemini]="http://127.0.0.1:$SY_PORT/v1/chat/completions"
     [bedrock]="http://127.0.0.1:$SY_PORT/v1/chat/completions"
     [messages]="http://127.0.0.1:$SY_PORT/v1/messages"
     [metrics-off]="http://127.0.0.1:$SY_METRICS_PORT/v1/chat/completions"
     [redis-hit]="http://127.0.0.1:$SY_REDIS_PORT/v1/chat/completions"
     [local-hit]="http://127.0.0.1:$SY_LOCAL_PORT/v1/chat/completions"
 )
-TARGETS="direct nginx switchyard metrics-off messages anthropic ollama bedrock redis-hit local-hit"
+TARGETS="direct nginx switchyard metrics-off messages anthropic gemini ollama bedrock redis-hit local-hit"
 if [ -n "${BASELINE:-}" ]; then
     wait_port "$BASE_PORT"
     URL[baseline]="http://127.0.0.1:$BASE_PORT/v1/chat/completions"
@@ -218,37 +259,24 @@ done
 for c in $CONCURRENCY; do
     for t in $TARGETS; do run_cell "$t" "${URL[$t]}" "$c"; done
 done
-RSS_KB=$(awk '/VmHWM/ {print $2}' "/proc/$SY_PID/status")
-RECORDED=$(curl -s "http://127.0.0.1:$SY_PORT/ui/state" | python3 -c 'import json, sys; print(json.load(sys.stdin)["requests"]["total"])')
-
-STREAM=$(python3 bench/first_chunk.py "http://127.0.0.1:$STREAM_PORT/v1/chat/completions" "http://127.0.0.1:$SY_PORT/v1/chat/completions")
-
 {
-    echo "### Switchyard benchmark ($(nproc) cores, ${DURATION}s per cell, wrk, $(date -u +%Y-%m-%d))"
-    echo
-    echo "| concurrency | target | RPS | p50 ms | p99 ms | added p50 ms | RPS vs nginx hop |"
-    echo "|---|---|---|---|---|---|---|"
+    echo "run.targets=$TARGETS"
     for c in $CONCURRENCY; do
         for t in $TARGETS; do
-            added=$(awk -v a="${P50[$t,$c]}" -v b="${P50[direct,$c]}" 'BEGIN {printf "%.3f", a-b}')
-            ratio=$(awk -v a="${RPS[$t,$c]}" -v b="${RPS[nginx,$c]}" 'BEGIN {printf "%.2fx", a/b}')
-            [ "$t" = direct ] && added="-"
-            echo "| $c | $t | ${RPS[$t,$c]} | ${P50[$t,$c]} | ${P99[$t,$c]} | $added | $ratio |"
+            echo "cell.$t.$c.rps=${RPS[$t,$c]}"
+            echo "cell.$t.$c.p50_ms=${P50[$t,$c]}"
+            echo "cell.$t.$c.p99_ms=${P99[$t,$c]}"
         done
     done
-    echo
-    c=$(echo "$CONCURRENCY" | awk '{print $NF}')
-    echo "At concurrency $c: Switchyard throughput $(awk -v a="${RPS[switchyard,$c]}" -v b="${RPS[nginx,$c]}" 'BEGIN {printf "%.2f", a/b}')x the nginx hop's;" \
-         "added p50 $(awk -v s="${P50[switchyard,$c]}" -v n="${P50[nginx,$c]}" -v d="${P50[direct,$c]}" 'BEGIN { if (n-d <= 0) print "n/a"; else printf "%.2f", (s-d)/(n-d)}')x the nginx hop's added p50."
-    echo "Translations at concurrency $c, throughput vs the OpenAI passthrough: Anthropic $(awk -v a="${RPS[anthropic,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x, Ollama $(awk -v a="${RPS[ollama,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x, Bedrock (SigV4-signed) $(awk -v a="${RPS[bedrock,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x; /v1/messages bridged to it $(awk -v a="${RPS[messages,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x."
-    echo "Metrics recorded (the default, behind /metrics and /ui), passthrough throughput vs switchyard_settings.metrics: false: $(for cc in $CONCURRENCY; do printf '%s ' "$(awk -v a="${RPS[switchyard,$cc]}" -v b="${RPS[metrics-off,$cc]}" 'BEGIN {printf "%.2fx", a/b}')"; done)at concurrency $CONCURRENCY; /ui/state counted $RECORDED requests."
-    echo "Cache hits at concurrency $c: Redis $(awk -v a="${RPS[redis-hit,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x and local $(awk -v a="${RPS[local-hit,$c]}" -v b="${RPS[switchyard,$c]}" 'BEGIN {printf "%.2f", a/b}')x the throughput of uncached requests to the zero-latency upstream."
-    if [ -n "${BASELINE:-}" ]; then
-        for cc in $CONCURRENCY; do
-            echo "Against BASELINE at concurrency $cc: passthrough RPS $(awk -v a="${RPS[switchyard,$cc]}" -v b="${RPS[baseline,$cc]}" 'BEGIN {printf "%.2f", a/b}')x, p50 $(awk -v a="${P50[switchyard,$cc]}" -v b="${P50[baseline,$cc]}" 'BEGIN {printf "%.2f", a/b}')x;" \
-                 "Anthropic translation RPS $(awk -v a="${RPS[anthropic,$cc]}" -v b="${RPS[baseline-anthropic,$cc]}" 'BEGIN {printf "%.2f", a/b}')x, p50 $(awk -v a="${P50[anthropic,$cc]}" -v b="${P50[baseline-anthropic,$cc]}" 'BEGIN {printf "%.2f", a/b}')x (this build / BASELINE)."
-        done
-    fi
-    echo "Switchyard peak RSS: $((RSS_KB / 1024)) MB ($RSS_KB kB)."
-    echo "$STREAM"
-} | tee bench/results.md
+    echo "rss.idle_kb=$IDLE_KB"
+    echo "rss.peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$SY_PID/status")"
+    echo "requests.recorded=$(curl -s "http://127.0.0.1:$SY_PORT/ui/state" | python3 -c 'import json, sys; print(json.load(sys.stdin)["requests"]["total"])')"
+    python3 bench/first_chunk.py "http://127.0.0.1:$STREAM_PORT/v1/chat/completions" \
+        "http://127.0.0.1:$HOP_STREAM_PORT/v1/chat/completions" "http://127.0.0.1:$SY_PORT/v1/chat/completions"
+} >> "$FIGURES"
+# The other scenarios start their own processes: stop these first so they measure alone.
+stop_processes
+for scenario in streams groups; do
+    if [[ " $SCENARIOS " == *" $scenario "* ]]; then bash "bench/$scenario.sh" >> "$FIGURES"; fi
+done
+python3 bench/summary.py "$FIGURES" | tee bench/results.md

@@ -55,11 +55,7 @@ impl Generation {
 impl Generation {
     /// A config alone, without deployment actors (for tests that only prepare requests).
     pub fn bare(config: GatewayConfig) -> Arc<Self> {
-        let planner = Planner {
-            router: config.router.clone(),
-            groups: config.groups.clone(),
-            deployments: Vec::new(),
-        };
+        let planner = Planner::new(config.router.clone(), config.groups.clone(), Vec::new());
         Arc::new(Self {
             number: 1,
             loaded_at: 0.0,
@@ -232,11 +228,11 @@ fn build(
             .collect();
         s.sync.do_send(Track(tracked));
     }
-    let planner = Planner {
-        router: router.clone(),
-        groups: cfg.groups.clone(),
-        deployments: cfg.deployments.iter().map(|d| d.spec.clone()).collect(),
-    };
+    let planner = Planner::new(
+        router.clone(),
+        cfg.groups.clone(),
+        cfg.deployments.iter().map(|d| d.spec.clone()).collect(),
+    );
     let labels: Vec<DeploymentLabels> = cfg.deployments.iter().map(DeploymentLabels::of).collect();
     let slots = metrics.slots(&labels);
     Generation {

@@ -61,10 +61,17 @@ fn image_client(tls: Arc<rustls::ClientConfig>, allow_private_hosts: &[String]) 
         .finish()
 }
 
+/// Client connections a worker serves at once (actix-server's default, named because the
+/// upstream pool is sized from it).
+const MAX_CONNECTIONS_PER_WORKER: usize = 25_600;
+
 fn upstream_client(tls: Arc<rustls::ClientConfig>) -> awc::Client {
+    // An HTTP/1.1 client connection has at most one request upstream at a time: a pool as large
+    // as the client connections never makes a request wait for an upstream socket (10,000 open
+    // streams on two workers need 5,000 each).
     let connector = awc::Connector::new()
         .rustls_0_23(tls)
-        .limit(4096)
+        .limit(MAX_CONNECTIONS_PER_WORKER)
         .timeout(Duration::from_secs(10))
         .conn_keep_alive(Duration::from_secs(60))
         .conn_lifetime(Duration::from_secs(600));
@@ -161,6 +168,7 @@ pub async fn serve(cfg: GatewayConfig, opts: ServeOptions) -> std::io::Result<()
     let idle_close = builder.graceful_shutdown_signal();
     let server = builder
         .workers(opts.workers)
+        .max_concurrent_connections(MAX_CONNECTIONS_PER_WORKER)
         .backlog(2048)
         // Streams still open at the end of the grace period are cut with an error event
         // first; the extra second lets that event reach the clients before the workers stop.

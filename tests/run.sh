@@ -27,7 +27,7 @@ if ! yaml_ok; then
 fi
 
 cargo fmt --all --check
-cargo clippy --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --all --locked
 
 # The release binary (panic = "unwind", as shipped) against thousands of malformed and extreme

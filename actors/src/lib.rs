@@ -12,6 +12,7 @@ pub mod deployment;
 pub mod gate;
 pub mod plan;
 pub mod policy;
+pub mod quick_pick;
 pub mod recent;
 pub mod routing;
 pub mod seconds;

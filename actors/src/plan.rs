@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::class::ErrorClass;
 use crate::gate::{Admission, Gate, Refusal};
+use crate::quick_pick::QuickPicks;
 use crate::routing::{pick, Candidate};
 use crate::seconds::Seconds;
 use crate::spec::{DeploymentIdx, DeploymentSpec, FallbackTable, GroupIdx, GroupSpec, RouterSpec};
@@ -129,9 +130,10 @@ pub enum Decision {
 }
 
 pub struct Planner {
-    pub router: RouterSpec,
-    pub groups: Vec<GroupSpec>,
-    pub deployments: Vec<DeploymentSpec>,
+    router: RouterSpec,
+    groups: Vec<GroupSpec>,
+    deployments: Vec<DeploymentSpec>,
+    quick: QuickPicks,
 }
 
 fn order_key(spec: &DeploymentSpec) -> i64 {
@@ -140,6 +142,20 @@ fn order_key(spec: &DeploymentSpec) -> i64 {
 }
 
 impl Planner {
+    pub fn new(
+        router: RouterSpec,
+        groups: Vec<GroupSpec>,
+        deployments: Vec<DeploymentSpec>,
+    ) -> Self {
+        let quick = QuickPicks::new(router.strategy, &groups, &deployments, order_key);
+        Self {
+            router,
+            groups,
+            deployments,
+            quick,
+        }
+    }
+
     // Indices are made by the config loader from these same tables, which never change
     // afterwards: an index out of range would be a loader bug, not an input.
     #[allow(clippy::indexing_slicing)]
@@ -394,6 +410,18 @@ impl Planner {
         now_ms: u64,
     ) -> Result<(DeploymentIdx, Admission), AttemptError> {
         let group = self.group(p.group);
+        if p.failed_in_group.is_empty() {
+            if let Some((d, tier)) = self.quick.draw(p.group, &group.deployments, p.min_order) {
+                let admitted = d
+                    .of(gates)
+                    .filter(|g| g.cooling_until(now_ms).is_none())
+                    .and_then(|g| g.try_admit(now_ms).ok());
+                if let Some(admission) = admitted {
+                    p.current_order = tier;
+                    return Ok((d, admission));
+                }
+            }
+        }
         let in_tiers: Vec<DeploymentIdx> = group
             .deployments
             .iter()
@@ -534,14 +562,7 @@ mod tests {
             .iter()
             .map(|_| Arc::new(Gate::new(None, None, 0)))
             .collect();
-        (
-            Planner {
-                router,
-                groups: specs,
-                deployments,
-            },
-            gates,
-        )
+        (Planner::new(router, specs, deployments), gates)
     }
 
     fn fail(d: DeploymentIdx, class: ErrorClass) -> Option<AttemptFailure> {
@@ -786,6 +807,7 @@ mod tests {
         );
         pl.deployments[0].order = Some(2);
         pl.deployments[1].order = Some(1);
+        let pl = Planner::new(pl.router, pl.groups, pl.deployments);
         let mut p = RequestProgress::new(GroupIdx(0), RequestOverrides::default());
         for _ in 0..10 {
             let mut q = p.clone();
@@ -811,6 +833,7 @@ mod tests {
         for d in &mut pl.deployments {
             d.max_retries = Some(1);
         }
+        let pl = Planner::new(pl.router, pl.groups, pl.deployments);
         let mut p = RequestProgress::new(GroupIdx(0), RequestOverrides::default());
         let d = called(pl.decide(&mut p, None, &gates, 1));
         let d = called(pl.decide(&mut p, fail(d, ErrorClass::InternalServer), &gates, 1));

@@ -53,43 +53,49 @@ pub fn pick(
 /// deployment missing the field is not starved: it gets weight 1 (for `weight`) or the largest
 /// sibling's value (for rpm/tpm, where "no limit" means "at least as much capacity").
 fn weighted_shuffle(candidates: &[Candidate]) -> usize {
-    let weights: Vec<f64> = if candidates.iter().any(|c| c.spec.weight.is_some()) {
-        candidates
-            .iter()
-            .map(|c| c.spec.weight.unwrap_or(1.0).max(0.0))
-            .collect()
-    } else if let Some(w) = capacity_weights(candidates, |s| s.rpm) {
-        w
-    } else if let Some(w) = capacity_weights(candidates, |s| s.tpm) {
+    match shuffle_weights(candidates.iter().map(|c| c.spec)) {
+        Some(weights) => draw(&weights).unwrap_or(0),
+        None => fastrand::usize(..candidates.len().max(1)),
+    }
+}
+
+/// The simple-shuffle weights of these deployments, in order; `None` when the draw is uniform.
+pub fn shuffle_weights<'a>(
+    specs: impl Iterator<Item = &'a DeploymentSpec> + Clone,
+) -> Option<Vec<f64>> {
+    let weights: Vec<f64> = if specs.clone().any(|s| s.weight.is_some()) {
+        specs.map(|s| s.weight.unwrap_or(1.0).max(0.0)).collect()
+    } else if let Some(w) = capacity_weights(specs.clone(), |s| s.rpm) {
         w
     } else {
-        return fastrand::usize(..candidates.len().max(1));
+        capacity_weights(specs, |s| s.tpm)?
     };
     let total: f64 = weights.iter().sum();
+    (total > 0.0).then_some(weights)
+}
+
+/// A weighted draw: the index of the chosen weight (`None` when they sum to nothing).
+pub fn draw(weights: &[f64]) -> Option<usize> {
+    let total: f64 = weights.iter().sum();
     if total <= 0.0 {
-        return fastrand::usize(..candidates.len().max(1));
+        return None;
     }
     let mut point = fastrand::f64() * total;
     for (i, w) in weights.iter().enumerate() {
         if point < *w {
-            return i;
+            return Some(i);
         }
         point -= w;
     }
-    weights.len().saturating_sub(1)
+    Some(weights.len().saturating_sub(1))
 }
 
-fn capacity_weights(
-    candidates: &[Candidate],
+fn capacity_weights<'a>(
+    specs: impl Iterator<Item = &'a DeploymentSpec> + Clone,
     field: fn(&DeploymentSpec) -> Option<u64>,
 ) -> Option<Vec<f64>> {
-    let max = candidates.iter().filter_map(|c| field(c.spec)).max()?;
-    Some(
-        candidates
-            .iter()
-            .map(|c| field(c.spec).unwrap_or(max) as f64)
-            .collect(),
-    )
+    let max = specs.clone().filter_map(field).max()?;
+    Some(specs.map(|s| field(s).unwrap_or(max) as f64).collect())
 }
 
 fn min_by_key_first(candidates: &[Candidate], key: impl Fn(&Candidate) -> f64) -> usize {

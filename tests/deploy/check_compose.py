@@ -280,6 +280,15 @@ def check_dockerfile():
         have = (int(rust_image.group(1)), int(rust_image.group(2)))
         need = (int(msrv.group(1)), int(msrv.group(2)))
         check(have >= need, f"Dockerfile: rust:{have[0]}.{have[1]} is older than Cargo.toml's rust-version {need[0]}.{need[1]}")
+    # Every workspace member (and .cargo's build settings) must reach the builder, or cargo
+    # cannot load the workspace.
+    with open(os.path.join(ROOT, "Cargo.toml")) as f:
+        members = re.search(r'^members\s*=\s*\[([^\]]*)\]', f.read(), re.M)
+    for member in re.findall(r'"([^"]+)"', members.group(1) if members else ""):
+        if member != ".":
+            check(re.search(rf"^COPY\s+{re.escape(member)}\s", text, re.M),
+                  f"Dockerfile: workspace member {member} is not copied into the builder")
+    check(re.search(r"^COPY\s+\.cargo\s", text, re.M), "Dockerfile: .cargo (build settings) is not copied")
     final = froms[-1][0] if froms else ""
     final_part = text[text.rfind("\nFROM "):] if "\nFROM " in text else text
     check(re.search(r"^USER\s+(?!root\b|0\b)\S+", final_part, re.M), "Dockerfile: the final stage should run as a non-root USER")
