@@ -66,6 +66,9 @@ if targets:
 if "streams.count" in fig:
     n = num("streams.count")
     say("")
+    if fig.get("streams.asked") != fig["streams.count"]:
+        say(f"Stream scale: {fig.get('streams.asked')} streams asked; this machine's hard limit on open "
+            f"files ({fig.get('streams.fd_limit')}, two per stream in the proxy) allows {fig['streams.count']}.")
     say(f"Stream scale: {fig['streams.count']} concurrent streams of {fig['streams.chunks']} chunks, one "
         f"every {fig['streams.interval_ms']} ms, from bench/streamload (one client, one upstream):")
     say("")
@@ -81,6 +84,11 @@ if "streams.count" in fig:
         if errors:
             say(f"{p} errors: {'; '.join(errors)}")
     say("")
+    if num("streams.nginx.peak_kb"):
+        say(f"nginx workers' RSS: idle {num('streams.nginx.idle_kb') / 1024:.1f} MiB, peak "
+            f"{num('streams.nginx.peak_kb') / 1024:.1f} MiB: "
+            f"{(num('streams.nginx.peak_kb') - num('streams.nginx.idle_kb')) / n:.1f} KiB per open stream "
+            f"(Switchyard {(num('streams.switchyard.peak_kb') - num('streams.switchyard.idle_kb')) / n:.1f} KiB).")
     say(f"Switchyard RSS: idle {num('streams.switchyard.idle_kb') / 1024:.1f} MiB, a quarter in "
         f"{num('streams.switchyard.early_kb') / 1024:.1f} MiB, nine tenths in "
         f"{num('streams.switchyard.late_kb') / 1024:.1f} MiB, peak {num('streams.switchyard.peak_kb') / 1024:.1f} MiB.")
@@ -135,7 +143,9 @@ if targets:
 if "streams.count" in fig:
     n = num("streams.count")
     ok = fig.get("streams.switchyard.complete") == fig["streams.count"] and fig.get("streams.switchyard.failed") == "0"
-    target(f"{fig['streams.count']} slow streams all complete, in order", f"{fig.get('streams.switchyard.complete')} of {fig['streams.count']}", ok, "")
+    capped = fig.get("streams.asked") != fig["streams.count"]
+    target(f"{fig.get('streams.asked')} slow streams all complete, in order", f"{fig.get('streams.switchyard.complete')} of {fig['streams.count']}", ok,
+           f"capped at {fig['streams.count']} by the hard limit of {fig.get('streams.fd_limit')} open files" if capped else "")
     per = (num("streams.switchyard.peak_kb") - num("streams.switchyard.idle_kb")) / n
     target("memory per open stream <= 16 KiB above idle", f"{per:.1f} KiB", per <= 16, "")
     growth = (num("streams.switchyard.late_kb") - num("streams.switchyard.early_kb")) / n

@@ -48,6 +48,16 @@ fn hostname() -> String {
         .unwrap_or_else(|| "localhost".into())
 }
 
+/// An open stream holds two descriptors (client and upstream). The usual soft limit of 1,024
+/// would cap the gateway near 500 streams while the hard limit allows far more (Go's runtime and
+/// nginx's `worker_rlimit_nofile` raise it the same way).
+fn raise_open_file_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(open_files = limit, "open-file limit"),
+        Err(e) => tracing::warn!(error = %e, "open-file limit not raised"),
+    }
+}
+
 fn main() -> ExitCode {
     let command = match cli::parse(std::env::args().skip(1)) {
         Ok(c) => c,
@@ -94,6 +104,7 @@ fn main() -> ExitCode {
             let _ = rustls::crypto::ring::default_provider().install_default();
             tracing::info!(config = %cfg.source, groups = cfg.groups.len(), deployments = cfg.deployments.len(), "config loaded");
             telemetry::report_notes(&cfg);
+            raise_open_file_limit();
             let workers = args
                 .workers
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));

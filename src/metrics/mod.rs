@@ -8,7 +8,12 @@ pub mod exposition;
 pub mod process;
 pub mod redis_ops;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+// Every request looks up four names and its series here: SipHash (std's default) cost more
+// than the lookups' other work. foldhash is seeded per process, which keeps client-chosen
+// names (user agents) from being aimed at one bucket.
+use foldhash::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
