@@ -2,6 +2,7 @@
 measured cell and scenario, and issue 14's targets, each with its ratio and PASS or MISS.
 Usage: summary.py FIGURES_FILE"""
 import json
+import os
 import sys
 
 fig = {}
@@ -172,4 +173,9 @@ for name, measured, result, detail in rows:
 passed = sum(1 for r in rows if r[2] == "PASS")
 say("")
 say(f"{passed} of {len(rows)} targets PASS.")
+profile = os.path.join(os.path.dirname(os.path.abspath(__file__)), "profile.md")
+if os.path.isfile(profile):
+    say("")
+    with open(profile) as f:
+        say(f.read().rstrip("\n"))
 print("\n".join(out))
