@@ -183,6 +183,7 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
         for item in items {
             match item {
                 StreamItem::Chunk { chunk, text } => self.on_chunk(chunk, text),
+                StreamItem::Passthrough { text, usage } => self.on_passthrough(text, usage),
                 StreamItem::Verbatim(line) => {
                     self.queue
                         .push_back(Bytes::from(format!("data: {line}\n\n")));
@@ -197,6 +198,22 @@ impl<S: Stream<Item = UpstreamItem> + Unpin + 'static> Relay<S> {
             }
         }
         Ok(())
+    }
+
+    /// A chunk the translator read without building: sent as received, unless the cache or a
+    /// hidden usage needs the chunk itself.
+    fn on_passthrough(&mut self, text: String, usage: Option<Usage>) {
+        if self.collector.is_some() || (self.hide_usage && usage.is_some()) {
+            if let Ok(chunk) = serde_json::from_str::<Value>(&text) {
+                self.on_chunk(chunk, Some(text));
+                return;
+            }
+        }
+        if usage.is_some() {
+            self.usage = usage;
+        }
+        self.queue
+            .push_back(Bytes::from(format!("data: {text}\n\n")));
     }
 
     /// One OpenAI chunk: its usage counted, collected for the cache, and queued for the client

@@ -28,7 +28,12 @@ impl Usage {
     }
 
     pub fn from_response(v: &Value) -> Option<Self> {
-        let u = v.get("usage")?.as_object()?;
+        Self::from_object(v.get("usage")?)
+    }
+
+    /// A `usage` object itself (`None` when it is not an object).
+    pub fn from_object(usage: &Value) -> Option<Self> {
+        let u = usage.as_object()?;
         let get = |k: &str| u.get(k).and_then(Value::as_u64).unwrap_or(0);
         Some(Self::counted(
             get("prompt_tokens"),

@@ -132,6 +132,13 @@ pub enum StreamItem {
         chunk: Value,
         text: Option<String>,
     },
+    /// An OpenAI chunk to pass on exactly as received (`text`), read but not built: its usage,
+    /// when it has one. The relay builds it only when it must (the cache assembles the answer,
+    /// or usage the client did not ask for is cut out).
+    Passthrough {
+        text: String,
+        usage: Option<Usage>,
+    },
     /// A line passed on as it came (an OpenAI-compatible server's non-JSON data line).
     Verbatim(String),
     Done,

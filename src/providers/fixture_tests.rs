@@ -220,6 +220,7 @@ fn check_stream(f: &Value) -> Result<(), String> {
         .into_iter()
         .filter_map(|i| match i {
             StreamItem::Chunk { chunk, .. } => Some(chunk),
+            StreamItem::Passthrough { text, .. } => serde_json::from_str(&text).ok(),
             _ => None,
         })
         .collect();

@@ -32,17 +32,26 @@ impl SseDecoder {
 
     /// Feeds bytes; completed events are appended to `out`.
     pub fn push(&mut self, mut bytes: &[u8], out: &mut Vec<SseEvent>) -> Result<(), EventTooLarge> {
-        while let Some(pos) = bytes.iter().position(|b| *b == b'\n') {
+        while let Some(pos) = memchr::memchr(b'\n', bytes) {
             let Some((line, rest)) = bytes.split_at_checked(pos) else {
                 break;
             };
-            self.line.extend_from_slice(line);
             bytes = rest.get(1..).unwrap_or_default();
-            let mut line = std::mem::take(&mut self.line);
-            if line.last() == Some(&b'\r') {
-                line.pop();
+            if self.line.is_empty() {
+                // The whole line arrived in this read: no copy.
+                self.take_line(line.strip_suffix(b"\r").unwrap_or(line), out);
+            } else {
+                // The line's start came earlier: finish it in the kept buffer, which stays
+                // allocated for the next one.
+                let mut held = std::mem::take(&mut self.line);
+                held.extend_from_slice(line);
+                if held.last() == Some(&b'\r') {
+                    held.pop();
+                }
+                self.take_line(&held, out);
+                held.clear();
+                self.line = held;
             }
-            self.take_line(&line, out);
         }
         self.line.extend_from_slice(bytes);
         if self.line.len() + self.data.len() > self.max_event_bytes {
@@ -68,7 +77,12 @@ impl SseDecoder {
         if line.first() == Some(&b':') {
             return;
         }
-        let text = String::from_utf8_lossy(line);
+        // Valid UTF-8 (every well-behaved upstream) is checked at full speed; the lossy
+        // decoding is for the rest.
+        let text = match std::str::from_utf8(line) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(line),
+        };
         let (field, value) = match text.split_once(':') {
             Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
             None => (text.as_ref(), ""),
