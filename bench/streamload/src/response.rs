@@ -219,3 +219,54 @@ impl Check {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(chunks: u64) -> Vec<u8> {
+        let mut body = Vec::new();
+        for i in 0..chunks {
+            let event =
+                format!("data: {{\"choices\":[{{\"delta\":{{\"content\":\"c{i} \"}}}}]}}\n\n");
+            body.extend_from_slice(format!("{:x}\r\n", event.len()).as_bytes());
+            body.extend_from_slice(event.as_bytes());
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(b"e\r\ndata: [DONE]\n\n\r\n0\r\n\r\n");
+        let mut out = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+        out.extend_from_slice(&body);
+        out
+    }
+
+    #[test]
+    fn a_chunked_answer_is_complete_however_it_is_split() {
+        let bytes = answer(12);
+        for split in 1..bytes.len() {
+            let mut check = Check::new();
+            for piece in bytes.chunks(split) {
+                check.feed(piece);
+            }
+            assert!(check.finished(), "split {split}: {:?}", check.error);
+            assert_eq!(
+                (check.error.clone(), check.next_index, check.done),
+                (None, 12, true),
+                "split {split}"
+            );
+        }
+    }
+
+    #[test]
+    fn out_of_order_errors_and_bad_status_are_failures() {
+        let swapped = String::from_utf8(answer(3)).unwrap().replace("c1 ", "c2 ");
+        let mut check = Check::new();
+        check.feed(swapped.as_bytes());
+        assert!(check.error.unwrap().contains("chunk 2 where 1 was due"));
+        let mut check = Check::new();
+        check.feed(b"HTTP/1.1 429 Too Many Requests\r\ncontent-length: 0\r\n\r\n");
+        assert_eq!(check.error.as_deref(), Some("status 429"));
+        let mut check = Check::new();
+        check.feed(b"HTTP/1.1 200 OK\r\ncontent-length: 40\r\n\r\ndata: {\"error\":{\"message\":\"x\"}}\n\n");
+        assert!(check.error.unwrap().starts_with("error event"));
+    }
+}
