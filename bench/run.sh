@@ -18,6 +18,12 @@ DURATION="${DURATION:-10}"
 CONCURRENCY="${CONCURRENCY:-1 16 64}"
 SCENARIOS="${SCENARIOS:-http streams groups}"
 export DURATION CONCURRENCY
+# bench/results.md keeps the latest full run: a partial one is written beside it, said.
+RESULTS=bench/results.md
+if [ "$SCENARIOS" != "http streams groups" ]; then
+    RESULTS="$(mktemp --suffix=.md)"
+    echo "bench: a partial run (SCENARIOS=$SCENARIOS) writes $RESULTS, not bench/results.md" >&2
+fi
 for tool in nginx wrk python3 curl redis-server redis-cli; do
     command -v "$tool" >/dev/null || { echo "bench: $tool is required (apt-get install nginx wrk curl redis-server)" >&2; exit 1; }
 done
@@ -39,7 +45,7 @@ if [[ " $SCENARIOS " != *" http "* ]]; then
     for scenario in streams groups; do
         if [[ " $SCENARIOS " == *" $scenario "* ]]; then bash "bench/$scenario.sh" >> "$FIGURES"; fi
     done
-    python3 bench/summary.py "$FIGURES" | tee bench/results.md
+    python3 bench/summary.py "$FIGURES" | tee "$RESULTS"
     rm -f "$FIGURES"
     exit 0
 fi
@@ -279,4 +285,4 @@ stop_processes
 for scenario in streams groups; do
     if [[ " $SCENARIOS " == *" $scenario "* ]]; then bash "bench/$scenario.sh" >> "$FIGURES"; fi
 done
-python3 bench/summary.py "$FIGURES" | tee bench/results.md
+python3 bench/summary.py "$FIGURES" | tee "$RESULTS"
