@@ -4,12 +4,13 @@
 //! 10,000 open streams); anything the probe does not expect takes the full parse.
 
 use serde::de::IgnoredAny;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 use switchyard_actors::plan::AttemptError;
 
 use super::errors::stream_error;
+use crate::json::Present;
 use crate::openai::Usage;
 use crate::providers::classify::cut_short;
 use crate::providers::contract::{StreamItem, StreamTranslator};
@@ -43,16 +44,6 @@ fn has_finish(chunk: &Value) -> bool {
                 .iter()
                 .any(|c| c.get("finish_reason").is_some_and(|f| !f.is_null()))
         })
-}
-
-/// A field that is there, whatever its value (`"error": null` is still an error event).
-#[derive(Default)]
-struct Present(bool);
-
-impl<'de> Deserialize<'de> for Present {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        IgnoredAny::deserialize(d).map(|_| Present(true))
-    }
 }
 
 /// What the relay needs from an ordinary chunk, read without building it.
