@@ -19,7 +19,7 @@ use crate::openai::chunk::{
     ChunkHead, ChunkUsage, Delta, FunctionDelta, ToolCallDelta, DONE_EVENT,
 };
 use crate::openai::completion::{self, AnswerUsage, AssistantMessage, Completion, FunctionCall};
-use crate::openai::rewrite::model_span;
+use crate::openai::rewrite::{model_span, replace_span};
 use crate::openai::{Endpoint, Usage};
 
 pub fn unix_now() -> f64 {
@@ -54,20 +54,11 @@ impl Stored<'_> {
     /// The answer with its `model` set to `name`.
     pub fn with_model(&self, name: &str) -> Vec<u8> {
         let r = self.response;
-        let (Some(before), Some(after)) =
-            (r.get(..self.model_at.start), r.get(self.model_at.end..))
-        else {
-            return r.to_vec();
-        };
         if self.model_at.is_empty() {
             return r.to_vec();
         }
         let quoted = serde_json::to_string(name).unwrap_or_else(|_| "\"\"".into());
-        let mut out = Vec::with_capacity(r.len() + quoted.len());
-        out.extend_from_slice(before);
-        out.extend_from_slice(quoted.as_bytes());
-        out.extend_from_slice(after);
-        out
+        replace_span(r, self.model_at.clone(), quoted.as_bytes()).unwrap_or_else(|| r.to_vec())
     }
 }
 

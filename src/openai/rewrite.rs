@@ -2,6 +2,8 @@
 //! read, `model` is replaced and `usage` parsed; every other value is copied through as raw
 //! bytes. A chat answer's choices can be large; re-parsing them would cost more than the hop.
 
+use std::ops::Range;
+
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -57,22 +59,39 @@ fn parse_usage(raw: &RawValue) -> Option<Usage> {
 
 /// Where the top-level `model` value sits in `body` (byte range, quotes included), and the
 /// usage: what a cache hit needs to answer later without parsing the answer again.
-pub fn model_span(body: &[u8]) -> Option<(Option<std::ops::Range<usize>>, Usage)> {
+pub fn model_span(body: &[u8]) -> Option<(Option<Range<usize>>, Usage)> {
     let top: TopLevel = serde_json::from_slice(body).ok()?;
-    let base = body.as_ptr() as usize;
     let mut span = None;
     let mut usage = Usage::default();
     for (key, value) in &top.0 {
         match *key {
-            "model" => {
-                let start = value.get().as_ptr() as usize - base;
-                span = Some(start..start + value.get().len());
-            }
+            "model" => span = Some(span_in(body, value)?),
             "usage" => usage = parse_usage(value).unwrap_or_default(),
             _ => {}
         }
     }
     Some((span, usage))
+}
+
+/// Where `value`, a raw value read from `body`, sits in it (byte range, quotes included).
+pub fn span_in(body: &[u8], value: &RawValue) -> Option<Range<usize>> {
+    let start = value
+        .get()
+        .as_ptr()
+        .addr()
+        .checked_sub(body.as_ptr().addr())?;
+    let span = start..start.checked_add(value.get().len())?;
+    (body.get(span.clone()) == Some(value.get().as_bytes())).then_some(span)
+}
+
+/// `body` with the bytes at `span` replaced by `replacement` (`None` when `span` is outside it).
+pub fn replace_span(body: &[u8], span: Range<usize>, replacement: &[u8]) -> Option<Vec<u8>> {
+    let (before, after) = (body.get(..span.start)?, body.get(span.end..)?);
+    let mut out = Vec::with_capacity(body.len() + replacement.len());
+    out.extend_from_slice(before);
+    out.extend_from_slice(replacement);
+    out.extend_from_slice(after);
+    Some(out)
 }
 
 /// The answer with `model` set to `model` (when given), and its usage. `None` when the body is

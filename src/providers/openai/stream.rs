@@ -11,6 +11,7 @@ use switchyard_actors::plan::AttemptError;
 
 use super::errors::stream_error;
 use crate::json::Present;
+use crate::openai::rewrite::{replace_span, span_in};
 use crate::openai::Usage;
 use crate::providers::classify::cut_short;
 use crate::providers::contract::{StreamItem, StreamTranslator};
@@ -65,11 +66,11 @@ struct ChoiceProbe {
     finish_reason: Option<IgnoredAny>,
 }
 
-/// A chunk the probe read: its usage, and where its `model` value must be replaced (byte range
-/// in the text, and the JSON string to put there) when the client is shown another name.
+/// A chunk the probe read: its usage, and its text with the model the client is shown, when
+/// that differs from the upstream's.
 struct Probed {
     usage: Option<Usage>,
-    rename: Option<(std::ops::Range<usize>, String)>,
+    renamed: Option<String>,
 }
 
 impl OpenAiStream {
@@ -85,21 +86,17 @@ impl OpenAiStream {
             None => None,
             Some(raw) => Some(Usage::from_object(&serde_json::from_str(raw.get()).ok()?)?),
         };
-        let rename = match &self.rename_model {
+        let renamed = match &self.rename_model {
             None => None,
             Some(name) => {
-                let current = probe.model?.get();
+                let model = probe.model?;
                 let wanted = Value::String(name.clone()).to_string();
-                if current == wanted {
+                if model.get() == wanted {
                     None
                 } else {
-                    // The raw value is a slice of `text`: its place there is exact.
-                    let start = current.as_ptr().addr().checked_sub(text.as_ptr().addr())?;
-                    let range = start..start.checked_add(current.len())?;
-                    if text.get(range.clone()) != Some(current) {
-                        return None;
-                    }
-                    Some((range, wanted))
+                    let span = span_in(text.as_bytes(), model)?;
+                    let bytes = replace_span(text.as_bytes(), span, wanted.as_bytes())?;
+                    Some(String::from_utf8(bytes).ok()?)
                 }
             }
         };
@@ -109,7 +106,7 @@ impl OpenAiStream {
         {
             self.saw_finish = true;
         }
-        Some(Probed { usage, rename })
+        Some(Probed { usage, renamed })
     }
 }
 
@@ -121,16 +118,9 @@ impl StreamTranslator for OpenAiStream {
             out.push(StreamItem::Done);
             return Ok(());
         }
-        if let Some(Probed { usage, rename }) = self.probe(trimmed) {
-            let text = match rename {
-                Some((range, name)) => {
-                    let (before, after) = (trimmed.get(..range.start), trimmed.get(range.end..));
-                    format!(
-                        "{}{name}{}",
-                        before.unwrap_or_default(),
-                        after.unwrap_or_default()
-                    )
-                }
+        if let Some(Probed { usage, renamed }) = self.probe(trimmed) {
+            let text = match renamed {
+                Some(text) => text,
                 None if trimmed.len() == ev.data.len() => ev.data,
                 None => trimmed.to_string(),
             };
